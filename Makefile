@@ -1,0 +1,39 @@
+# Awareness Leaderboard: `make` alone lists the targets.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8501
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint build demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+run: $(STAMP) ## build the demo warehouse if needed, then serve the dashboard on $(HOST):$(PORT)
+	$(PY) -m pipelines build
+	$(PY) -m streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+test: $(STAMP) ## run the whole test suite
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff over the code
+	$(VENV)/bin/ruff check .
+
+build: $(STAMP) ## demo (if no warehouse) -> load -> score -> publish, no server
+	$(PY) -m pipelines build
+
+demo: $(STAMP) ## regenerate the demo input files under data/demo/
+	$(PY) -m pipelines demo --force
+
+clean: ## remove the generated warehouse, snapshots and demo files (keeps .venv)
+	rm -rf data/*.duckdb data/*.duckdb.wal data/snapshots data/demo data/.cache

@@ -1,0 +1,1 @@
+"""Awareness Leaderboard pipelines: files -> warehouse -> scores -> published snapshot."""

@@ -1,0 +1,170 @@
+"""Command line: `python -m pipelines <verb>`; the one place errors become messages and exit codes."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pipelines import db, demo, load, publish, score
+from pipelines.config import load_settings
+from pipelines.profiles import ProfileError
+from pipelines.rules import RulesError, load_rules
+from pipelines.sources import SourceError
+
+EXIT_OK, EXIT_USER_ERROR = 0, 2
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False)
+
+
+def _settings(args: argparse.Namespace):
+    return load_settings().with_db(getattr(args, "db", None))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    out = Path(args.out) if args.out else settings.demo_dir
+    if out.exists() and any(out.iterdir()) and not args.force:
+        console.print(f"demo files already in {out} (use --force to write them again)")
+        return EXIT_OK
+    manifest = demo.generate(out, seed=args.seed)
+    for name, info in manifest["files"].items():
+        console.print(f"  {out / name}: {info['rows']} rows ({info['feed']})")
+    return EXIT_OK
+
+
+def _print_load(results: list[load.FileResult]) -> None:
+    table = Table(title="Load summary")
+    for col in ("file", "feed", "detected", "read", "landed", "updated", "duplicates",
+                "quarantined", "reasons"):
+        table.add_column(col)
+    for r in results:
+        if r.already_loaded_run is not None:
+            table.add_row(Path(r.file).name, r.feed, "", "", "", "", "", "",
+                          f"already loaded (run {r.already_loaded_run})")
+            continue
+        table.add_row(Path(r.file).name, r.feed, " ".join(str(v) for v in r.detected.values()),
+                      str(r.rows_read), str(r.landed), str(r.updated), str(r.duplicates),
+                      str(r.quarantined), ", ".join(f"{k}: {v}" for k, v in r.reasons.items()))
+    console.print(table)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    results = load.load_paths(_settings(args), [Path(p) for p in args.paths], feed=args.feed,
+                              profile=args.profile)
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], ensure_ascii=False, indent=1))
+    else:
+        _print_load(results)
+    return EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rules = load_rules(settings.rules_path)
+    with db.warehouse(settings.db_path) as con:
+        result = score.score(con, rules, force=args.force)
+    if result.skipped:
+        console.print(f"scores are up to date (rules {result.rules_version})")
+    else:
+        console.print(f"scored {result.managers} managers over {result.periods} periods "
+                      f"({result.metric_rows} metric rows) in {result.seconds}s, "
+                      f"rules {result.rules_version}")
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    path = publish.publish(_settings(args))
+    console.print(f"published {path}")
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Everything `make run` needs before the server starts, skipping what is already done."""
+    settings = _settings(args)
+    if not settings.db_path.exists() and not (settings.demo_dir / demo.MANIFEST_FILE).exists():
+        console.print("no warehouse yet: generating the demo organisation")
+        demo.generate(settings.demo_dir, seed=demo.DEFAULT_SEED)
+    if (settings.demo_dir / demo.MANIFEST_FILE).exists():
+        results = load.load_paths(settings, demo.demo_files(settings.demo_dir))
+        if any(r.already_loaded_run is None for r in results):
+            _print_load(results)
+    rules = load_rules(settings.rules_path)
+    with db.warehouse(settings.db_path) as con:
+        result = score.score(con, rules)
+    if not result.skipped:
+        console.print(f"scored {result.managers} managers in {result.seconds}s")
+    if publish.needs_publish(settings):
+        console.print(f"published {publish.publish(settings)}")
+    else:
+        console.print("snapshot is up to date")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines",
+                                     description="Awareness Leaderboard data pipelines.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="warehouse file (default: $AWARENESS_DB or "
+                                     "data/warehouse.duckdb)")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser("demo", parents=[common], help="write the demo organisation's input files",
+                       description="Write a deterministic demo organisation (roster, targets, "
+                                   "marketing, contacts, xAPI learning) as real export files.")
+    p.add_argument("--out", help="folder (default data/demo)")
+    p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed")
+    p.add_argument("--force", action="store_true", help="overwrite existing demo files")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("load", parents=[common], help="load export files into the warehouse",
+                       description="Load CSV/TSV/XLSX/xAPI files (or folders of them). Every row "
+                                   "lands, is a duplicate, or is quarantined with a reason.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--feed", help="which feed the files are (default: detected from headers)")
+    p.add_argument("--profile", help="mapping profile name or .toml file")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("score", parents=[common], help="score the ten dimensions",
+                       description="Compute metric, dimension and index scores per week, month "
+                                   "and quarter from pipelines/rules.toml.")
+    p.add_argument("--force", action="store_true", help="rescore even if nothing changed")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("publish", parents=[common], help="publish the dashboard's snapshot",
+                       description="Write a new read-only snapshot for the dashboard and point "
+                                   "the dashboard at it atomically.")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("build", parents=[common], help="demo (if needed), load, score, publish",
+                       description="What `make run` does before serving: generate the demo if "
+                                   "there is no warehouse, load new files, score, publish.")
+    p.set_defaults(func=cmd_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SourceError, ProfileError, RulesError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_USER_ERROR
+    except duckdb.IOException as exc:
+        err.print(f"[bold red]error:[/] cannot open the warehouse ({escape(str(exc))}); is another pipeline "
+                  "command running? Wait for it to finish and try again.")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted: the file being loaded was rolled back")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Warehouse connections and the SQL files under pipelines/sql/."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+
+def sql_file(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+@contextmanager
+def warehouse(db_path: Path):
+    """A read-write connection to the warehouse with the schema in place."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute(sql_file("schema.sql"))
+        yield con
+    finally:
+        con.close()
+
+
+def get_state(con: duckdb.DuckDBPyConnection, key: str, default: str = "") -> str:
+    row = con.execute("SELECT value FROM pipeline_state WHERE key = ?", [key]).fetchall()
+    return row[0][0] if row else default
+
+
+def set_state(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO pipeline_state VALUES (?, ?)", [key, value])
+
+
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> None:
+    set_state(con, "data_version", str(int(get_state(con, "data_version", "0")) + 1))

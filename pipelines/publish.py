@@ -1,0 +1,72 @@
+"""Publish a read-only serving snapshot: a versioned DuckDB file plus an atomic pointer."""
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipelines import db
+from pipelines.config import Settings
+
+POINTER = "CURRENT"
+# What the dashboard may read. Raw feed rows (client data) stay in the warehouse.
+SERVING_TABLES = ("roster", "awareness_index", "dimension_score", "metric_score", "rule_metric",
+                  "rule_dimension", "load_run")
+
+
+def current_snapshot(snapshot_dir: Path) -> Path | None:
+    """The published snapshot readers should open, or None before the first publish."""
+    pointer = snapshot_dir / POINTER
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    path = snapshot_dir / name
+    return path if path.exists() else None
+
+
+def needs_publish(settings: Settings) -> bool:
+    with db.warehouse(settings.db_path) as con:
+        scored = db.get_state(con, "scored")
+        published = db.get_state(con, "published")
+    return scored != published or current_snapshot(settings.snapshot_dir) is None
+
+
+def publish(settings: Settings) -> Path:
+    """Copy the serving tables into a new file, then swing the pointer to it in one rename."""
+    settings.snapshot_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    final = settings.snapshot_dir / f"snapshot-{stamp}.duckdb"
+    tmp = final.with_suffix(".tmp")
+    with db.warehouse(settings.db_path) as con:
+        con.execute("CHECKPOINT")
+        con.execute("ATTACH ? AS snap", [str(tmp)])
+        try:
+            for table in SERVING_TABLES:
+                con.execute(f"CREATE TABLE snap.{table} AS SELECT * FROM main.{table}")
+            con.execute(
+                "CREATE TABLE snap.snapshot_info AS SELECT CAST(? AS TIMESTAMP) AS published_at, "
+                "? AS rules_version, ? AS data_version, "
+                "(SELECT CAST(max(occurred_at) AS DATE) FROM client_contact) AS data_end",
+                [datetime.now(), db.get_state(con, "rules_version"),
+                 db.get_state(con, "data_version", "0")])
+        finally:
+            con.execute("DETACH snap")
+        os.replace(tmp, final)
+        pointer_tmp = settings.snapshot_dir / f".{POINTER}.tmp"
+        pointer_tmp.write_text(final.name, encoding="utf-8")
+        os.replace(pointer_tmp, settings.snapshot_dir / POINTER)
+        db.set_state(con, "published", db.get_state(con, "scored"))
+        # Still holding the warehouse: no other publisher can be writing a .tmp right now.
+        _prune(settings.snapshot_dir, keep=settings.keep_snapshots, current=final)
+    return final
+
+
+def _prune(snapshot_dir: Path, keep: int, current: Path) -> None:
+    # Readers that opened an older file keep their handle; unlinking does not disturb them.
+    old = sorted(snapshot_dir.glob("snapshot-*.duckdb"), reverse=True)[keep:]
+    for path in old:
+        if path != current:
+            path.unlink(missing_ok=True)
+    for stale in snapshot_dir.glob("snapshot-*.tmp"):
+        stale.unlink(missing_ok=True)

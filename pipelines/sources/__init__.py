@@ -1,0 +1,55 @@
+"""Readers: each stages one file as an all-text DuckDB table and says what it detected."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+
+class SourceError(Exception):
+    """A file that cannot be read at all; the message says what to do about it."""
+
+
+@dataclass
+class Reject:
+    line: int
+    reason_code: str
+    detail: str = ""
+    raw_value: str = ""
+    column: str | None = None
+
+
+@dataclass
+class Detected:
+    format: str                       # csv | xlsx | xapi
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    header: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)  # rows the reader itself could not take
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d.pop("rejects")
+        return json.dumps(d, ensure_ascii=False)
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
+               manager_lookup: dict[str, str] | None = None) -> Detected:
+    """Stage `path` into temp table `table` (text columns plus `_line`) and describe the file."""
+    from pipelines.sources import csv_source, xapi_source, xlsx_source
+
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: the file is empty; export it again with its header row")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return xlsx_source.stage(con, path, table)
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return xapi_source.stage(con, path, table, manager_lookup or {})
+    if suffix in (".csv", ".tsv", ".txt"):
+        return csv_source.stage(con, path, table, cache_dir)
+    raise SourceError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .xlsx or .json")

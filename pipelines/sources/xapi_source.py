@@ -1,0 +1,163 @@
+"""xAPI statements (JSON array, LRS page or JSON lines) -> canonical learning_event rows."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.sources import Detected, Reject, SourceError
+
+LOCAL_TZ = ZoneInfo("Asia/Taipei")
+# ADL and cmi5 verb IRIs -> our verbs. Anything else is quarantined, not guessed.
+VERBS = {
+    "http://adlnet.gov/expapi/verbs/completed": "completed",
+    "http://adlnet.gov/expapi/verbs/passed": "passed",
+    "http://adlnet.gov/expapi/verbs/failed": "failed",
+    "http://adlnet.gov/expapi/verbs/attempted": "attempted",
+    "http://adlnet.gov/expapi/verbs/experienced": "experienced",
+    "http://adlnet.gov/expapi/verbs/mastered": "passed",
+    "https://w3id.org/xapi/adl/verbs/waived": "waived",
+    "https://w3id.org/xapi/adl/verbs/satisfied": "completed",
+}
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+COLUMNS = ["event_id", "manager_id", "occurred_at", "course_id", "title", "category", "verb",
+           "score_scaled", "duration_min", "certification"]
+DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?"
+                      r"(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+def iso_minutes(text: str) -> float | None:
+    m = DURATION.match(text or "")
+    if not m or not any(m.groups()):
+        return None
+    d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+    return round(d * 1440 + h * 60 + mi + s / 60, 2)
+
+
+def _records(path: Path) -> tuple[list[tuple[int, object]], list[Reject]]:
+    text = path.read_text(encoding="utf-8-sig", errors="strict").strip()
+    if not text:
+        raise SourceError(f"{path}: the file is empty")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        doc = None
+    if isinstance(doc, list):
+        return list(enumerate(doc, start=1)), []
+    if isinstance(doc, dict):
+        stmts = doc.get("statements")
+        return list(enumerate(stmts if isinstance(stmts, list) else [doc], start=1)), []
+    records, rejects = [], []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((i, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            rejects.append(Reject(i, "malformed_json", str(exc), line[:500]))
+    if not records and rejects:
+        raise SourceError(f"{path}: not JSON, a JSON array or JSON lines of xAPI statements")
+    return records, rejects
+
+
+def actor_keys(actor: dict) -> list[str]:
+    """Every identifier the roster may know this actor by."""
+    keys = []
+    account = actor.get("account") or {}
+    if account.get("name"):
+        keys.append(str(account["name"]))
+    for k in ("mbox", "mbox_sha1sum", "openid"):
+        if actor.get(k):
+            keys.append(str(actor[k]).removeprefix("mailto:"))
+    return keys
+
+
+def _local(ts: str) -> str:
+    when = datetime.fromisoformat(ts)
+    if when.tzinfo is not None:
+        when = when.astimezone(LOCAL_TZ).replace(tzinfo=None)
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _scaled(score: dict) -> float | None:
+    if "scaled" in score:
+        return float(score["scaled"])
+    if {"raw", "min", "max"} <= score.keys() and score["max"] != score["min"]:
+        return (float(score["raw"]) - float(score["min"])) / (float(score["max"]) - score["min"])
+    return None
+
+
+def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
+    actor = stmt.get("actor") or {}
+    if actor.get("objectType") == "Group":
+        return Reject(0, "xapi_group", "statements about a group name no single manager")
+    manager = next((lookup[k] for k in actor_keys(actor) if k in lookup), None)
+    if manager is None:
+        return Reject(0, "unknown_actor", ", ".join(actor_keys(actor)) or "no identifier",
+                      json.dumps(actor, ensure_ascii=False)[:500], "actor")
+    obj = stmt.get("object") or {}
+    if obj.get("objectType") in ("SubStatement", "StatementRef", "Agent", "Group"):
+        return Reject(0, "xapi_unsupported_object", obj.get("objectType", ""), column="object")
+    verb_id = (stmt.get("verb") or {}).get("id", "")
+    verb = VERBS.get(verb_id)
+    if verb is None:
+        return Reject(0, "unknown_verb", verb_id, verb_id, "verb")
+    definition = obj.get("definition") or {}
+    names = definition.get("name") or {}
+    title = next((names[k] for k in ("zh-TW", "zh-CN", "en-US", "en") if k in names),
+                 next(iter(names.values()), None))
+    extensions = definition.get("extensions") or {}
+    category = next((v for k, v in extensions.items() if k.rstrip("/").endswith("category")), None)
+    result = stmt.get("result") or {}
+    scaled = _scaled(result.get("score") or {})
+    minutes = iso_minutes(result.get("duration", "")) if result.get("duration") else None
+    try:
+        occurred = _local(stmt.get("timestamp") or stmt.get("stored") or "")
+    except ValueError:
+        return Reject(0, "invalid_timestamp", "", str(stmt.get("timestamp")), "timestamp")
+    return {
+        "event_id": str(stmt.get("id") or ""), "manager_id": manager, "occurred_at": occurred,
+        "course_id": obj.get("id"), "title": title, "category": category, "verb": verb,
+        "score_scaled": None if scaled is None else str(scaled),
+        "duration_min": None if minutes is None else str(minutes),
+        "certification": extensions.get("certification"),
+    }
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
+          lookup: dict[str, str]) -> Detected:
+    try:
+        records, rejects = _records(path)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: xAPI JSON must be UTF-8 ({exc.reason})") from exc
+    voided = {str(((s.get("object") or {}).get("id"))) for _, s in records
+              if isinstance(s, dict) and (s.get("verb") or {}).get("id") == VOIDED}
+    rows: list[dict] = []
+    for line, stmt in records:
+        if not isinstance(stmt, dict):
+            rejects.append(Reject(line, "malformed_json", "not a statement object"))
+            continue
+        if (stmt.get("verb") or {}).get("id") == VOIDED:
+            rejects.append(Reject(line, "xapi_voiding", str((stmt.get("object") or {}).get("id"))))
+            continue
+        if str(stmt.get("id")) in voided:
+            rejects.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id"))
+            continue
+        row = _row(stmt, lookup)
+        if isinstance(row, Reject):
+            row.line = line
+            rejects.append(row)
+        else:
+            rows.append(row | {"_line": line})
+    arrow = pa.table({"_line": pa.array([r["_line"] for r in rows], pa.int64()),
+                      **{c: pa.array([r[c] for r in rows], pa.string()) for c in COLUMNS}})
+    cur = con  # one connection: temp tables and the load transaction are per connection
+    cur.register("xapi_arrow", arrow)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM xapi_arrow")
+    cur.unregister("xapi_arrow")
+    return Detected("xapi", encoding="utf-8", header=COLUMNS, rejects=rejects)

@@ -1,0 +1,59 @@
+"""Excel .xlsx reader (openpyxl, read-only): the first sheet with a header row, as text."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pyarrow as pa
+
+from pipelines.sources import Detected, SourceError
+from pipelines.sources.csv_source import unique_names
+
+
+def _text(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Detected:
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged zip/xml
+        raise SourceError(f"{path}: not a readable .xlsx workbook ({exc.__class__.__name__}); "
+                          "open it in Excel and save it again as .xlsx") from exc
+    try:
+        ws = wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header_row = next(rows, None)
+        if header_row is None or all(v is None for v in header_row):
+            raise SourceError(f"{path}: the first sheet has no header row")
+        names = unique_names([(_text(v) or "").strip() for v in header_row])
+        cols: list[list[str | None]] = [[] for _ in names]
+        lines: list[int] = []
+        for i, row in enumerate(rows, start=2):
+            if all(v is None for v in row):
+                continue
+            lines.append(i)
+            for j in range(len(names)):
+                cols[j].append(_text(row[j]) if j < len(row) else None)
+        sheet = ws.title
+    finally:
+        wb.close()
+    arrow = pa.table({"_line": pa.array(lines, pa.int64()),
+                      **{f"c{j}": pa.array(c, pa.string()) for j, c in enumerate(cols)}})
+    cur = con  # one connection: temp tables and the load transaction are per connection
+    cur.register("xlsx_arrow", arrow)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM xlsx_arrow")
+    cur.unregister("xlsx_arrow")
+    for j, name in enumerate(names):
+        cur.execute(f'ALTER TABLE {table} RENAME COLUMN c{j} TO "{name.replace(chr(34), chr(39))}"')
+    return Detected("xlsx", sheet=sheet, header=names)

@@ -1,0 +1,195 @@
+-- Warehouse schema: the canonical feed tables, the load audit, and the score marts.
+-- Idempotent: every statement can run against an existing warehouse.
+
+CREATE TABLE IF NOT EXISTS roster (
+    manager_id      VARCHAR PRIMARY KEY,
+    name            VARCHAR NOT NULL,
+    team_id         VARCHAR NOT NULL,
+    team_name       VARCHAR NOT NULL,
+    branch          VARCHAR NOT NULL,
+    peer_group      VARCHAR NOT NULL,      -- corporate | retail | sme
+    hire_date       DATE,
+    active          BOOLEAN NOT NULL DEFAULT TRUE,
+    public_display  BOOLEAN NOT NULL DEFAULT TRUE,  -- FALSE: never on wall screens
+    crm_user_id     VARCHAR,
+    lms_account     VARCHAR,
+    email           VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS targets (
+    scope           VARCHAR NOT NULL,      -- manager | team
+    scope_id        VARCHAR NOT NULL,
+    period          VARCHAR NOT NULL,      -- month: YYYY-MM
+    metric_key      VARCHAR NOT NULL,
+    target          DOUBLE NOT NULL,
+    PRIMARY KEY (scope, scope_id, period, metric_key)
+);
+
+CREATE TABLE IF NOT EXISTS marketing_activity (
+    activity_id     VARCHAR PRIMARY KEY,
+    manager_id      VARCHAR NOT NULL,
+    occurred_at     TIMESTAMP NOT NULL,
+    logged_at       TIMESTAMP,
+    type            VARCHAR NOT NULL,
+    channel         VARCHAR NOT NULL,
+    proactive       BOOLEAN NOT NULL,
+    prospect_id     VARCHAR,               -- keyed hash, never the raw identifier
+    industry        VARCHAR,
+    outcome         VARCHAR NOT NULL,
+    amount          DOUBLE,
+    co_manager_ids  VARCHAR,               -- ';'-separated manager ids
+    notes           VARCHAR,
+    load_run_id     BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS client_contact (
+    contact_id         VARCHAR PRIMARY KEY,
+    manager_id         VARCHAR NOT NULL,
+    client_id          VARCHAR NOT NULL,   -- keyed hash, never the raw identifier
+    client_tier        VARCHAR,
+    occurred_at        TIMESTAMP NOT NULL,
+    logged_at          TIMESTAMP,
+    channel            VARCHAR NOT NULL,
+    purpose            VARCHAR NOT NULL,
+    duration_min       DOUBLE,
+    satisfaction       INTEGER,
+    complaint          BOOLEAN NOT NULL DEFAULT FALSE,
+    resolved_at        TIMESTAMP,
+    follow_up_due      DATE,
+    follow_up_done_at  TIMESTAMP,
+    checklist_complete BOOLEAN,
+    risk_flag          BOOLEAN NOT NULL DEFAULT FALSE,
+    location_verified  BOOLEAN,
+    notes              VARCHAR,
+    load_run_id        BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS learning_event (
+    event_id        VARCHAR PRIMARY KEY,
+    manager_id      VARCHAR NOT NULL,
+    occurred_at     TIMESTAMP NOT NULL,
+    course_id       VARCHAR,
+    title           VARCHAR,
+    category        VARCHAR NOT NULL,
+    verb            VARCHAR NOT NULL,
+    score_scaled    DOUBLE,
+    duration_min    DOUBLE,
+    certification   VARCHAR,
+    load_run_id     BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS portfolio_event (
+    event_id        VARCHAR PRIMARY KEY,
+    manager_id      VARCHAR NOT NULL,
+    occurred_at     TIMESTAMP NOT NULL,
+    kind            VARCHAR NOT NULL,      -- disbursed | inspection_due | overdue | npl | audit_finding | misconduct
+    client_id       VARCHAR,
+    amount          DOUBLE,
+    confirmed       BOOLEAN NOT NULL DEFAULT TRUE,
+    notes           VARCHAR,
+    load_run_id     BIGINT NOT NULL
+);
+
+CREATE SEQUENCE IF NOT EXISTS load_run_seq START 1;
+
+CREATE TABLE IF NOT EXISTS load_run (
+    load_run_id     BIGINT PRIMARY KEY,
+    source_file     VARCHAR NOT NULL,
+    file_sha256     VARCHAR NOT NULL,
+    file_size       BIGINT NOT NULL,
+    feed            VARCHAR NOT NULL,
+    profile         VARCHAR NOT NULL,
+    detected        VARCHAR NOT NULL,      -- JSON: format, encoding, delimiter
+    started_at      TIMESTAMP NOT NULL,
+    finished_at     TIMESTAMP NOT NULL,
+    rows_read       BIGINT NOT NULL,
+    rows_landed     BIGINT NOT NULL,
+    rows_duplicate  BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    load_run_id     BIGINT NOT NULL,
+    source_file     VARCHAR NOT NULL,
+    line            BIGINT,                -- 1-based line (CSV) / row (xlsx) / record (JSON)
+    column_name     VARCHAR,
+    raw_value       VARCHAR,
+    reason_code     VARCHAR NOT NULL,      -- key into the i18n catalogue: quarantine.<code>
+    detail          VARCHAR
+);
+
+-- One row per warehouse change that scoring has to look at.
+CREATE TABLE IF NOT EXISTS pipeline_state (
+    key             VARCHAR PRIMARY KEY,
+    value           VARCHAR NOT NULL
+);
+
+-- Score marts --------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS rule_metric (
+    metric_key      VARCHAR PRIMARY KEY,
+    dimension       VARCHAR NOT NULL,
+    feed            VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,      -- ratio | rate | distinct | entropy | attainment
+    method          VARCHAR NOT NULL,      -- linear | peer_percentile
+    zero_at         DOUBLE,
+    full_at         DOUBLE,
+    weight          DOUBLE NOT NULL,
+    min_data        DOUBLE NOT NULL,
+    target_metric   VARCHAR,
+    n_categories    INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS rule_dimension (
+    dimension       VARCHAR PRIMARY KEY,
+    weight          DOUBLE NOT NULL,
+    floor           DOUBLE                 -- conduct gate: below it, not eligible
+);
+
+-- Per manager and day: the additive pieces every metric is built from.
+CREATE TABLE IF NOT EXISTS metric_day (
+    manager_id      VARCHAR NOT NULL,
+    day             DATE NOT NULL,
+    metric_key      VARCHAR NOT NULL,
+    k               VARCHAR,               -- the category for distinct/entropy metrics
+    num             DOUBLE,
+    den             DOUBLE,
+    n               BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS metric_score (
+    manager_id      VARCHAR NOT NULL,
+    grain           VARCHAR NOT NULL,      -- week | month | quarter
+    period          VARCHAR NOT NULL,
+    metric_key      VARCHAR NOT NULL,
+    dimension       VARCHAR NOT NULL,
+    value           DOUBLE,
+    data_amount     DOUBLE NOT NULL,
+    score           DOUBLE,                -- 0..100, NULL when status <> 'ok'
+    status          VARCHAR NOT NULL,      -- ok | insufficient_data | no_target
+    rules_version   VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS dimension_score (
+    manager_id      VARCHAR NOT NULL,
+    grain           VARCHAR NOT NULL,
+    period          VARCHAR NOT NULL,
+    dimension       VARCHAR NOT NULL,
+    score           DOUBLE,
+    metrics_used    INTEGER NOT NULL,
+    status          VARCHAR NOT NULL,      -- ok | insufficient_data
+    rules_version   VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS awareness_index (
+    manager_id      VARCHAR NOT NULL,
+    grain           VARCHAR NOT NULL,
+    period          VARCHAR NOT NULL,
+    score           DOUBLE,
+    dimensions_used INTEGER NOT NULL,
+    status          VARCHAR NOT NULL,
+    eligible        BOOLEAN NOT NULL,
+    gate_reason     VARCHAR,               -- e.g. 'floor:integrity'
+    rank_overall    INTEGER,
+    rank_peer       INTEGER,
+    rules_version   VARCHAR NOT NULL
+);

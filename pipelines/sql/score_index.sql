@@ -1,0 +1,40 @@
+-- Awareness index = weighted mean of the dimensions, the conduct gate, and the ranks.
+-- Inputs: dimension_score, rule_dimension, roster.
+INSERT INTO awareness_index
+WITH joined AS (
+    SELECT ds.*, rd.weight, rd.floor
+    FROM dimension_score ds JOIN rule_dimension rd USING (dimension)
+),
+per_person AS (
+    SELECT manager_id, grain, period,
+           sum(score * weight) FILTER (WHERE status = 'ok')
+               / nullif(sum(weight) FILTER (WHERE status = 'ok'), 0) AS score,
+           count(*) FILTER (WHERE status = 'ok') AS dimensions_used,
+           -- conduct gate: the first dimension under its floor, in a fixed order
+           min(CASE WHEN status = 'ok' AND score < floor THEN 'floor:' || dimension END)
+               AS gate_reason
+    FROM joined GROUP BY ALL
+),
+gated AS (
+    SELECT p.manager_id, p.grain, p.period,
+           CASE WHEN p.dimensions_used >= $min_dimensions THEN p.score END AS score,
+           p.dimensions_used,
+           CASE WHEN p.dimensions_used >= $min_dimensions THEN 'ok' ELSE 'insufficient_data' END
+               AS status,
+           p.gate_reason IS NULL AS eligible,
+           p.gate_reason,
+           r.peer_group
+    FROM per_person p JOIN roster r USING (manager_id)
+),
+final AS (
+    SELECT manager_id, grain, period, score, dimensions_used, status, eligible, gate_reason,
+           CASE WHEN eligible AND status = 'ok' THEN rank() OVER (
+               PARTITION BY grain, period, eligible AND status = 'ok' ORDER BY score DESC) END
+               AS rank_overall,
+           CASE WHEN eligible AND status = 'ok' THEN rank() OVER (
+               PARTITION BY grain, period, peer_group, eligible AND status = 'ok'
+               ORDER BY score DESC) END AS rank_peer,
+           $rules_version AS rules_version
+    FROM gated
+)
+SELECT * FROM final;

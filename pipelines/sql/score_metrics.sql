@@ -1,0 +1,106 @@
+-- Metric values per manager, period and metric, normalised to 0-100.
+-- Inputs: metric_day, period_day, periods, rule_metric, roster, targets, score_context.
+INSERT INTO metric_score
+WITH md AS (
+    SELECT md.*, pd.grain, pd.period
+    FROM metric_day md JOIN period_day pd USING (day)
+),
+plain AS (
+    SELECT manager_id, grain, period, metric_key,
+           sum(num) AS num, sum(den) AS den, sum(n) AS n
+    FROM md GROUP BY ALL
+),
+keyed AS (
+    SELECT manager_id, grain, period, metric_key, k, sum(n) AS cnt
+    FROM md WHERE k IS NOT NULL GROUP BY ALL
+),
+keyed_agg AS (
+    SELECT manager_id, grain, period, metric_key,
+           count(*) AS distinct_k,
+           -sum((cnt / tot) * ln(cnt / tot)) AS entropy
+    FROM (SELECT *, sum(cnt) OVER (PARTITION BY manager_id, grain, period, metric_key) AS tot
+          FROM keyed)
+    GROUP BY ALL
+),
+feed_period AS (   -- a feed with no rows in a period was not delivered: no metric from it
+    SELECT DISTINCT rm.feed, md.grain, md.period
+    FROM md JOIN rule_metric rm USING (metric_key)
+),
+frame AS (         -- everyone on staff in the period, for every metric whose feed is there
+    SELECT r.manager_id, r.peer_group, p.grain, p.period, p.period_start, p.covered_end,
+           rm.*,
+           datediff('day', greatest(p.period_start, coalesce(r.hire_date, p.period_start)),
+                    p.covered_end) + 1 AS days_on_staff
+    FROM roster r
+    CROSS JOIN periods p
+    JOIN rule_metric rm ON TRUE
+    JOIN feed_period fp ON fp.feed = rm.feed AND fp.grain = p.grain AND fp.period = p.period
+    WHERE r.active AND coalesce(r.hire_date, p.period_start) <= p.covered_end
+),
+target_month AS (
+    SELECT scope_id AS manager_id, metric_key AS target_metric, target,
+           CAST(strptime(period || '-01', '%Y-%m-%d') AS DATE) AS m_start
+    FROM targets WHERE scope = 'manager'
+),
+target_period AS ( -- monthly targets spread over the days of the period the data covers
+    SELECT f.manager_id, f.grain, f.period, f.metric_key,
+           sum(t.target * (datediff('day', greatest(f.period_start, t.m_start),
+                                    least(f.covered_end, last_day(t.m_start))) + 1)
+               / day(last_day(t.m_start))) AS target
+    FROM frame f
+    JOIN target_month t ON t.manager_id = f.manager_id AND t.target_metric = f.target_metric
+     AND t.m_start <= f.covered_end AND last_day(t.m_start) >= f.period_start
+    WHERE f.kind = 'attainment'
+    GROUP BY ALL
+),
+valued AS (
+    SELECT f.*,
+           CASE f.kind
+               WHEN 'ratio' THEN CASE WHEN coalesce(pl.den, 0) > 0 THEN pl.num / pl.den END
+               WHEN 'rate' THEN coalesce(pl.num, 0) / (f.days_on_staff / 7.0)
+               WHEN 'distinct' THEN coalesce(ka.distinct_k, 0)
+               WHEN 'entropy' THEN coalesce(ka.entropy, 0) / ln(f.n_categories)
+               WHEN 'attainment' THEN CASE WHEN tp.target > 0 THEN coalesce(pl.num, 0) / tp.target END
+           END AS value,
+           CASE f.kind
+               WHEN 'ratio' THEN coalesce(pl.den, 0)
+               WHEN 'rate' THEN f.days_on_staff
+               WHEN 'attainment' THEN coalesce(pl.n, 0) + CASE WHEN tp.target > 0 THEN 1 ELSE 0 END
+               ELSE coalesce(pl.n, 0)
+           END AS data_amount,
+           CASE
+               WHEN f.kind = 'attainment' AND coalesce(tp.target, 0) <= 0 THEN 'no_target'
+               WHEN (CASE f.kind WHEN 'ratio' THEN coalesce(pl.den, 0)
+                                 WHEN 'rate' THEN f.days_on_staff
+                                 WHEN 'attainment' THEN f.min_data
+                                 ELSE coalesce(pl.n, 0) END) < f.min_data
+                   THEN 'insufficient_data'
+               ELSE 'ok'
+           END AS status
+    FROM frame f
+    LEFT JOIN plain pl USING (manager_id, grain, period, metric_key)
+    LEFT JOIN keyed_agg ka USING (manager_id, grain, period, metric_key)
+    LEFT JOIN target_period tp USING (manager_id, grain, period, metric_key)
+),
+ranked AS (        -- mid-rank percentile among the peer group's scored managers
+    SELECT v.*,
+           rank() OVER w_ok - 1 AS below,
+           count(*) OVER (PARTITION BY peer_group, grain, period, metric_key, status, value) AS ties,
+           count(*) OVER (PARTITION BY peer_group, grain, period, metric_key, status) AS peers
+    FROM valued v
+    WINDOW w_ok AS (PARTITION BY peer_group, grain, period, metric_key, status ORDER BY value)
+),
+final AS (
+    SELECT manager_id, grain, period, metric_key, dimension, value, data_amount,
+           CASE
+               WHEN status <> 'ok' THEN NULL
+               WHEN method = 'linear'
+                   THEN 100.0 * greatest(0, least(1, (value - zero_at) / (full_at - zero_at)))
+               WHEN peers = 1 THEN 50.0
+               ELSE 100.0 * (below + 0.5 * (ties - 1)) / (peers - 1)
+           END AS score,
+           status,
+           $rules_version AS rules_version
+    FROM ranked
+)
+SELECT * FROM final;

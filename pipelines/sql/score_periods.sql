@@ -1,0 +1,28 @@
+-- Periods: every day with data, placed in its ISO week, month and quarter (a quarter is a
+-- season). Inputs: metric_day, score_context. Builds temp tables period_day and periods.
+CREATE OR REPLACE TEMP TABLE period_day AS
+WITH days AS (
+    SELECT DISTINCT day FROM metric_day
+),
+final AS (
+    SELECT day, 'week' AS grain, strftime(day, '%G-W%V') AS period,
+           CAST(date_trunc('week', day) AS DATE) AS period_start,
+           CAST(date_trunc('week', day) AS DATE) + 6 AS period_end
+    FROM days
+    UNION ALL
+    SELECT day, 'month', strftime(day, '%Y-%m'),
+           CAST(date_trunc('month', day) AS DATE), last_day(day)
+    FROM days
+    UNION ALL
+    SELECT day, 'quarter', CAST(year(day) AS VARCHAR) || 'Q' || CAST(quarter(day) AS VARCHAR),
+           CAST(date_trunc('quarter', day) AS DATE),
+           CAST(date_trunc('quarter', day) + INTERVAL 3 MONTH AS DATE) - 1
+    FROM days
+)
+SELECT * FROM final;
+
+CREATE OR REPLACE TEMP TABLE periods AS
+SELECT DISTINCT grain, period, period_start, period_end,
+       -- the part of the period the data covers: a running period is scored "so far"
+       least(period_end, (SELECT data_end FROM score_context)) AS covered_end
+FROM period_day;
