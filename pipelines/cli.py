@@ -1,4 +1,4 @@
-"""Command line: `python -m pipelines <verb>`; the one place errors become messages and exit codes."""
+"""Command line `python -m pipelines <verb>`: the one place errors become messages and exits."""
 from __future__ import annotations
 
 import argparse
@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USER_ERROR
     except duckdb.IOException as exc:
-        err.print(f"[bold red]error:[/] cannot open the warehouse ({escape(str(exc))}); is another pipeline "
-                  "command running? Wait for it to finish and try again.")
+        err.print(f"[bold red]error:[/] cannot open the warehouse ({escape(str(exc))}); is "
+                  "another pipeline command running? Wait for it to finish and try again.")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         err.print("interrupted: the file being loaded was rolled back")

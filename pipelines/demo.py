@@ -371,7 +371,8 @@ def gen_learning(rng: random.Random, managers: list[Manager]) -> list[dict]:
                         continue
                     off_hours = rng.random() < 0.1 + 0.75 * t["learning"]
                     if off_hours and day.weekday() < 5:
-                        when = datetime.combine(day, time(rng.randint(19, 22), rng.randrange(0, 60, 5)))
+                        hour, minute = rng.randint(19, 22), rng.randrange(0, 60, 5)
+                        when = datetime.combine(day, time(hour, minute))
                     elif off_hours:
                         when = datetime.combine(day, time(rng.randint(9, 20), 0))
                     else:
@@ -383,7 +384,8 @@ def gen_learning(rng: random.Random, managers: list[Manager]) -> list[dict]:
                     if assessed and rng.random() < 0.6:
                         passed = rng.random() < 0.45 + 0.5 * t["learning"]
                         verb = "passed" if passed else "failed"
-                        scaled = round(rng.uniform(0.7, 1.0) if passed else rng.uniform(0.3, 0.69), 2)
+                        low, high = (0.7, 1.0) if passed else (0.3, 0.69)
+                        scaled = round(rng.uniform(low, high), 2)
                     else:
                         verb, scaled = "completed", None
                     statements.append(_statement(rng, m, when, cat, course, title, verb, scaled,
@@ -455,7 +457,8 @@ def _write_xlsx(path: Path, header: list[str], rows: list[tuple]) -> None:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 # openpyxl sets "modified" to the save time whatever we ask for.
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", data)
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z",
+                              data)
             dst.writestr(zipfile.ZipInfo(info.filename, FIXED_ZIP_TIME), data,
                          compress_type=zipfile.ZIP_DEFLATED)
 

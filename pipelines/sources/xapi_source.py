@@ -135,7 +135,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
         records, rejects = _records(path)
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: xAPI JSON must be UTF-8 ({exc.reason})") from exc
-    voided = {str(((s.get("object") or {}).get("id"))) for _, s in records
+    voided = {str((s.get("object") or {}).get("id")) for _, s in records
               if isinstance(s, dict) and (s.get("verb") or {}).get("id") == VOIDED}
     rows: list[dict] = []
     for line, stmt in records:

@@ -1,0 +1,1 @@
+"""Awareness Leaderboard dashboard (Streamlit): reads only the published snapshot."""

@@ -1,0 +1,21 @@
+"""Dashboard entry point: page config, language, navigation; pages live in dashboard/views/."""
+import streamlit as st
+
+from dashboard import i18n
+from dashboard.views import leaderboard
+
+lang = i18n.normalise(st.query_params.get("lang") or st.session_state.get(i18n.LANG_KEY))
+st.set_page_config(page_title=i18n.t(lang, "app.name"), page_icon="🏆", layout="wide")
+
+with st.sidebar:
+    codes = list(i18n.LANGUAGES)
+    lang = st.selectbox(i18n.t(lang, "app.language"), codes, index=codes.index(lang),
+                        format_func=i18n.LANGUAGES.get, key=i18n.LANG_KEY)
+if st.query_params.get("lang") != lang:
+    st.query_params["lang"] = lang
+
+pages = [
+    st.Page(leaderboard.render, title=i18n.t(lang, "nav.leaderboard"), icon="🏆",
+            url_path="leaderboard", default=True),
+]
+st.navigation(pages).run()

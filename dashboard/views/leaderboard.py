@@ -1,0 +1,87 @@
+"""Leaderboard page: who leads on the awareness index for a period, and on each dimension."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data, i18n
+from pipelines.contract import DIMENSIONS, GRAINS, PEER_GROUPS
+
+
+def _reason(lang: str, row: pd.Series) -> str:
+    if row["status"] != "ok":
+        return i18n.t(lang, f"status.{row['status']}")
+    if isinstance(row["gate_reason"], str) and row["gate_reason"].startswith("floor:"):
+        dim = row["gate_reason"].split(":", 1)[1]
+        return i18n.t(lang, "gate.floor", dimension=i18n.t(lang, f"dimension.{dim}"))
+    return ""
+
+
+def render() -> None:
+    lang = i18n.current()
+    t = lambda key, **kw: i18n.t(lang, key, **kw)  # noqa: E731
+    st.title(t("leaderboard.title"))
+    st.caption(t("leaderboard.subtitle"))
+    snap = data.snapshot()
+    if snap is None:
+        st.info(t("leaderboard.no_snapshot"))
+        return
+    meta = data.info(snap)
+    st.caption(t("leaderboard.caption", data_end=pd.Timestamp(meta.get("data_end")).date(),
+                 rules=meta.get("rules_version"),
+                 published=pd.Timestamp(meta.get("published_at")).strftime("%Y-%m-%d %H:%M")))
+
+    c1, c2, c3, c4 = st.columns(4)
+    grain = c1.selectbox(t("filter.grain"), GRAINS, index=GRAINS.index("month"),
+                         format_func=lambda g: t(f"grain.{g}"), key="lb_grain")
+    options = data.periods(snap, grain)
+    if not options:
+        st.info(t("leaderboard.no_rows"))
+        return
+    period = c2.selectbox(t("filter.period"), options, index=0, key=f"lb_period_{grain}")
+    peer = c3.selectbox(
+        t("filter.peer_group"), [None, *PEER_GROUPS], key="lb_peer",
+        format_func=lambda p: t("filter.all") if p is None else t(f"peer_group.{p}"))
+    team_df = data.teams(snap)
+    team = c4.selectbox(t("filter.team"), [None, *team_df["team_id"]], key="lb_team",
+                        format_func=lambda x: t("filter.all") if x is None else
+                        team_df.set_index("team_id").loc[x, "team_name"])
+
+    board = data.leaderboard(snap, grain, period)
+    if peer:
+        board = board[board["peer_group"] == peer]
+    if team:
+        board = board[board["team_id"] == team]
+    rank_col = "rank_peer" if peer else "rank_overall"
+    ranked = board[board[rank_col].notna()].sort_values(rank_col)
+    unranked = board[board[rank_col].isna()]
+    if ranked.empty and unranked.empty:
+        st.info(t("leaderboard.no_rows"))
+        return
+
+    peer_labels = {p: t(f"peer_group.{p}") for p in PEER_GROUPS}
+    st.subheader(t("leaderboard.ranked"))
+    if not ranked.empty:
+        st.plotly_chart(charts.leaderboard_bar(ranked, t("leaderboard.chart_title"), peer_labels),
+                        key="lb_chart", config={"displayModeBar": False})
+    table = pd.DataFrame({
+        t("column.rank"): ranked[rank_col].astype("Int64"),
+        t("column.name"): ranked["name"],
+        t("column.team"): ranked["team_name"],
+        t("column.peer_group"): ranked["peer_group"].map(peer_labels),
+        t("column.index"): ranked["awareness_index"].round(1),
+        **{t(f"dimension.{d}"): ranked[d].round(0) for d in DIMENSIONS},
+    })
+    progress = {t(f"dimension.{d}"): st.column_config.ProgressColumn(
+        t(f"dimension.{d}"), min_value=0, max_value=100, format="%.0f") for d in DIMENSIONS}
+    st.dataframe(table, hide_index=True, column_config=progress, key="lb_table")
+
+    if not unranked.empty:
+        st.subheader(t("leaderboard.not_ranked"))
+        st.caption(t("leaderboard.not_ranked_help"))
+        st.dataframe(pd.DataFrame({
+            t("column.name"): unranked["name"],
+            t("column.team"): unranked["team_name"],
+            t("column.index"): unranked["awareness_index"].round(1),
+            t("column.reason"): unranked.apply(lambda r: _reason(lang, r), axis=1),
+        }), hide_index=True, key="lb_unranked")

@@ -1,0 +1,148 @@
+"""Loading: each row lands, is a duplicate, or is quarantined with a reason; reloads add nothing."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from pipelines import load
+from pipelines.profiles import ProfileError
+from tests.conftest import write_csv
+
+MKT = {"activity_id": "M1", "manager_id": "A1", "occurred_at": "2026-05-04 10:00",
+       "logged_at": "2026/5/4 11:30", "type": "visit", "channel": "supply_chain",
+       "proactive": "Y", "prospect_id": "P1", "industry": "建材", "outcome": "lead",
+       "amount": "", "co_manager_ids": "", "notes": "=HYPERLINK(\"http://x\")"}
+
+
+def _rows(settings, sql, params=()):
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_rows_land_typed(roster_loaded, tmp_path):
+    rows = [MKT, dict(MKT, activity_id="M2", occurred_at="2026/5/5", proactive="no")]
+    [r] = load.load_paths(roster_loaded, [write_csv(tmp_path / "m.csv", rows)])
+    assert (r.feed, r.rows_read, r.landed, r.quarantined) == ("marketing_activity", 2, 2, 0)
+    got = _rows(roster_loaded, "SELECT activity_id, occurred_at::VARCHAR, proactive, notes "
+                               "FROM marketing_activity ORDER BY 1")
+    assert got == [("M1", "2026-05-04 10:00:00", True, '=HYPERLINK("http://x")'),
+                   ("M2", "2026-05-05 00:00:00", False, '=HYPERLINK("http://x")')]
+
+
+def test_bad_rows_are_quarantined_with_line_column_and_reason(roster_loaded, tmp_path):
+    rows = [MKT,
+            dict(MKT, activity_id="M2", manager_id="ZZ"),
+            dict(MKT, activity_id="M3", occurred_at="2026-02-30"),
+            dict(MKT, activity_id="M4", channel="telepathy"),
+            dict(MKT, activity_id="M5", occurred_at="2999-12-31"),
+            dict(MKT, activity_id="M6", occurred_at="1900-01-01"),
+            dict(MKT, activity_id="M7", amount="-5"),
+            dict(MKT),                                   # same id again in one file
+            dict(MKT, activity_id="M9", proactive="maybe")]
+    [r] = load.load_paths(roster_loaded, [write_csv(tmp_path / "m.csv", rows)])
+    assert r.balanced and r.landed == 1 and r.quarantined == 8
+    got = _rows(roster_loaded, "SELECT line, column_name, raw_value, reason_code FROM quarantine "
+                               "ORDER BY line")
+    assert got == [
+        (3, "manager_id", "ZZ", "unknown_manager"),
+        (4, "occurred_at", "2026-02-30", "invalid_timestamp"),
+        (5, "channel", "telepathy", "not_allowed"),
+        (6, "occurred_at", "2999-12-31", "future_date"),
+        (7, "occurred_at", "1900-01-01", "too_old"),
+        (8, "amount", "-5", "below_min"),
+        (9, "activity_id", "M1", "duplicate_in_file"),
+        (10, "proactive", "maybe", "invalid_bool"),
+    ]
+
+
+def test_same_file_twice_adds_nothing(roster_loaded, tmp_path):
+    path = write_csv(tmp_path / "m.csv", [MKT, dict(MKT, activity_id="M2")])
+    load.load_paths(roster_loaded, [path])
+    before = _rows(roster_loaded, "SELECT count(*) FROM marketing_activity")
+    [again] = load.load_paths(roster_loaded, [path])
+    assert again.already_loaded_run is not None
+    assert _rows(roster_loaded, "SELECT count(*) FROM marketing_activity") == before
+    assert _rows(roster_loaded, "SELECT count(*) FROM load_run WHERE feed = 'marketing_activity'"
+                 ) == [(1,)]
+
+
+def test_corrected_reexport_updates_changed_rows_by_key(roster_loaded, tmp_path):
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "m1.csv", [MKT, dict(MKT,
+                                                                              activity_id="M2")])])
+    fixed = [MKT, dict(MKT, activity_id="M2", outcome="approved", amount="1,200,000")]
+    [r] = load.load_paths(roster_loaded, [write_csv(tmp_path / "m2.csv", fixed)])
+    assert (r.duplicates, r.updated, r.landed) == (1, 1, 0)
+    assert _rows(roster_loaded, "SELECT outcome, amount FROM marketing_activity "
+                                "WHERE activity_id = 'M2'") == [("approved", 1200000.0)]
+
+
+def test_a_load_that_fails_halfway_leaves_the_warehouse_as_it_was(roster_loaded, tmp_path,
+                                                                   monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("killed")
+    monkeypatch.setattr(load, "_land", boom)
+    with pytest.raises(RuntimeError):
+        load.load_paths(roster_loaded, [write_csv(tmp_path / "m.csv",
+                                                  [MKT, dict(MKT, manager_id="ZZ")])])
+    assert _rows(roster_loaded, "SELECT count(*) FROM quarantine") == [(0,)]
+    assert _rows(roster_loaded, "SELECT count(*) FROM load_run") == [(1,)]  # the roster only
+
+
+def test_client_ids_are_pseudonymised_with_a_local_key(roster_loaded, tmp_path):
+    contact = {"contact_id": "K1", "manager_id": "A1", "client_id": "C-0001",
+               "occurred_at": "2026-05-04 10:00", "channel": "visit", "purpose": "service"}
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "c.csv", [
+        contact, dict(contact, contact_id="K2")])])
+    ids = {r[0] for r in _rows(roster_loaded, "SELECT client_id FROM client_contact")}
+    assert len(ids) == 1 and "C-0001" not in ids.pop()
+    assert (roster_loaded.secret_dir / "pseudonym.key").stat().st_mode & 0o077 == 0
+
+
+def test_chinese_headers_and_value_maps(settings, tmp_path):
+    rows = [{"客户经理工号": "Z1", "姓名": "张三", "团队代号": "T9", "团队": "一组", "分行": "上海",
+             "职务类别": "对公"}]
+    [r] = load.load_paths(settings, [write_csv(tmp_path / "r.csv", rows, encoding="gb18030")])
+    assert (r.feed, r.landed) == ("roster", 1)
+    assert _rows(settings, "SELECT peer_group, active, public_display FROM roster") == [
+        ("corporate", True, True)]
+
+
+def test_a_file_no_profile_fits_names_the_fix(settings, tmp_path):
+    with pytest.raises(ProfileError, match="--feed"):
+        load.load_paths(settings, [write_csv(tmp_path / "x.csv", [{"foo": 1, "bar": 2}])])
+
+
+value = st.one_of(st.sampled_from(["", "A1", "ZZ", "2026-05-04", "2026/5/4 9:30", "x", "Y", "N",
+                                   "visit", "lead", "-1", "1e9", "'; DROP TABLE roster; --",
+                                   "😀", "2999-01-01"]), st.text(max_size=8))
+
+
+@hsettings(max_examples=25, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.fixed_dictionaries({
+    "activity_id": st.sampled_from(["M1", "M2", "M3", ""]),
+    "manager_id": st.sampled_from(["A1", "A2", "ZZ", ""]),
+    "occurred_at": value, "type": st.sampled_from(["visit", "call", "nap"]),
+    "channel": st.sampled_from(["online", "supply_chain", "x"]), "proactive": value,
+    "outcome": st.sampled_from(["lead", "none", "??"]), "amount": value, "notes": value,
+}), min_size=1, max_size=12))
+def test_every_row_is_accounted_for_and_reloading_changes_nothing(roster_loaded, tmp_path, rows):
+    rows = [{k: v.replace("\x00", "") for k, v in r.items()} for r in rows]
+    path = write_csv(tmp_path / f"m{abs(hash(str(rows)))}.csv", rows)
+    try:
+        results = load.load_paths(roster_loaded, [path])
+    except Exception as exc:  # a file that cannot be read at all must say so, not half-load
+        assert "profile" in str(exc) or "feed" in str(exc)
+        return
+    for r in results:
+        assert r.already_loaded_run is not None or r.balanced
+    snapshot = _rows(roster_loaded, "SELECT * FROM marketing_activity ORDER BY activity_id")
+    path.write_bytes(path.read_bytes() + b"\r\n")   # same rows, different file bytes
+    load.load_paths(roster_loaded, [path])
+    assert _rows(roster_loaded, "SELECT * FROM marketing_activity ORDER BY activity_id") == snapshot

@@ -1,0 +1,237 @@
+"""Scoring: given rows -> expected scores, the orderings the article implies, rules errors."""
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from pipelines import db, load, score
+from pipelines.rules import RulesError, load_rules
+from tests.conftest import ROSTER, write_csv
+
+MONTH = "2026-05"
+RULES = Path(__file__).resolve().parent.parent / "pipelines" / "rules.toml"
+
+
+def _mkt(i, manager, day=4, **kw):
+    row = {"activity_id": f"{manager}-{i}", "manager_id": manager,
+           "occurred_at": f"2026-05-{day:02d} 10:00", "logged_at": f"2026-05-{day:02d} 11:00",
+           "type": "visit", "channel": "supply_chain", "proactive": "Y", "industry": "建材",
+           "outcome": "none", "amount": "", "co_manager_ids": ""}
+    return row | kw
+
+
+def _contact(i, manager, day=4, **kw):
+    row = {"contact_id": f"{manager}-c{i}", "manager_id": manager, "client_id": f"C{i % 3}",
+           "occurred_at": f"2026-05-{day:02d} 10:00", "logged_at": f"2026-05-{day:02d} 12:00",
+           "channel": "visit", "purpose": "service", "satisfaction": "4", "complaint": "0",
+           "follow_up_due": "", "follow_up_done_at": "", "checklist_complete": "1",
+           "location_verified": "1"}
+    return row | kw
+
+
+def _learn(i, manager, when="2026-05-04 10:00", **kw):
+    row = {"event_id": f"{manager}-l{i}", "manager_id": manager, "occurred_at": when,
+           "course_id": "X", "title": "t", "category": "credit", "verb": "completed",
+           "score_scaled": "", "duration_min": "60"}
+    return row | kw
+
+
+def build(settings, tmp_path: Path, marketing=(), contacts=(), learning=(), targets=()):
+    """Load the given rows next to the fixture roster, score, and return a read connection."""
+    files = []
+    for name, rows in (("m", marketing), ("c", contacts), ("l", learning), ("t", targets)):
+        if rows:
+            files.append(write_csv(tmp_path / f"{name}.csv", list(rows)))
+    for r in load.load_paths(settings, files):
+        assert r.quarantined == 0, r.reasons
+    with db.warehouse(settings.db_path) as con:
+        score.score(con, load_rules(settings.rules_path), force=True)
+    return duckdb.connect(str(settings.db_path), read_only=True)
+
+
+def metric(con, manager, key, grain="month", period=MONTH):
+    rows = con.execute("SELECT value, score, status FROM metric_score WHERE manager_id = ? AND "
+                       "metric_key = ? AND grain = ? AND period = ?",
+                       [manager, key, grain, period]).fetchall()
+    return rows[0] if rows else None
+
+
+def dim(con, manager, dimension, grain="month", period=MONTH):
+    return con.execute("SELECT score FROM dimension_score WHERE manager_id = ? AND dimension = ? "
+                       "AND grain = ? AND period = ?",
+                       [manager, dimension, grain, period]).fetchall()[0][0]
+
+
+def test_ratio_with_linear_normalisation(roster_loaded, tmp_path):
+    rows = [_mkt(i, "A1", proactive="Y" if i < 4 else "N") for i in range(5)]
+    con = build(roster_loaded, tmp_path, marketing=rows)
+    value, s, status = metric(con, "A1", "proactive_share")
+    assert (value, status) == (0.8, "ok")
+    assert s == pytest.approx(100 * (0.8 - 0.2) / (0.85 - 0.2))
+
+
+def test_too_little_data_is_insufficient_never_zero(roster_loaded, tmp_path):
+    con = build(roster_loaded, tmp_path, marketing=[_mkt(i, "A2") for i in range(2)]
+                + [_mkt(i, "A1") for i in range(6)])
+    value, s, status = metric(con, "A2", "proactive_share")
+    assert status == "insufficient_data" and s is None
+
+
+def test_distinct_with_peer_percentile(roster_loaded, tmp_path):
+    rows = ([_mkt(i, "A1", industry=ind) for i, ind in enumerate(["建材", "物流", "農業"])]
+            + [_mkt(i, "A2", industry="建材") for i in range(3)]
+            + [_mkt(i, "B1", industry=ind) for i, ind in enumerate(["建材", "物流", "農業"])])
+    con = build(roster_loaded, tmp_path, marketing=rows)
+    assert metric(con, "A1", "industry_breadth")[:2] == (3, 100.0)
+    assert metric(con, "A2", "industry_breadth")[:2] == (1, 0.0)
+    # B1 is retail: alone in the peer group, so in the middle rather than first or last
+    assert metric(con, "B1", "industry_breadth")[:2] == (3, 50.0)
+
+
+def test_entropy_over_the_articles_channels(roster_loaded, tmp_path):
+    rows = [_mkt(i, "A1", channel=("association", "intermediary")[i % 2]) for i in range(4)]
+    con = build(roster_loaded, tmp_path, marketing=rows)
+    value, s, _ = metric(con, "A1", "channel_diversity")
+    assert value == pytest.approx(math.log(2) / math.log(6))
+    assert s == pytest.approx(100 * value / 0.9)
+
+
+def test_rate_is_per_week_on_staff(roster_loaded, tmp_path):
+    # two inspections in May; data runs to 31 May, so 31 days on staff = 31/7 weeks
+    rows = [_contact(i, "A1", day=4, purpose="post_loan_inspection") for i in range(2)]
+    rows.append(_contact(9, "A2", day=31))
+    con = build(roster_loaded, tmp_path, contacts=rows)
+    value, _, status = metric(con, "A1", "post_loan_inspections")
+    assert status == "ok" and value == pytest.approx(2 / (31 / 7))
+
+
+def test_attainment_against_a_target_spread_over_the_days_with_data(roster_loaded, tmp_path):
+    rows = [_mkt(1, "A1", day=1, outcome="approved", amount="1500000"),
+            _mkt(2, "A2", day=15)]
+    targets = [{"scope": "manager", "scope_id": "A1", "period": MONTH,
+                "metric_key": "approved_amount", "target": "3100000"}]
+    con = build(roster_loaded, tmp_path, marketing=rows, targets=targets)
+    value, s, status = metric(con, "A1", "loan_attainment")
+    assert value == pytest.approx(1_500_000 / (3_100_000 * 15 / 31)) and s == 100.0
+    assert metric(con, "A2", "loan_attainment")[2] == "no_target"
+
+
+def test_proactive_multichannel_outranks_passive_single_channel_on_marketing(roster_loaded,
+                                                                            tmp_path):
+    channels = ["supply_chain", "wholesale_market", "industrial_park_gov", "association",
+                "intermediary"]
+    rows = ([_mkt(i, "A1", channel=channels[i % 5], outcome="lead" if i % 2 else "approved")
+             for i in range(10)]
+            + [_mkt(i, "A2", channel="walk_in", proactive="N", outcome="lead") for i in range(10)])
+    con = build(roster_loaded, tmp_path, marketing=rows)
+    assert dim(con, "A1", "marketing") > dim(con, "A2", "marketing") + 40
+
+
+def test_late_follow_ups_lower_responsibility(roster_loaded, tmp_path):
+    def fu(i, m, done):
+        return _contact(i, m, follow_up_due="2026-05-10", follow_up_done_at=done)
+    rows = ([fu(i, "A1", "2026-05-09 10:00") for i in range(4)]
+            + [fu(i, "A2", "2026-05-20 10:00") for i in range(4)]
+            + [_contact(9, "A1", day=31)])
+    con = build(roster_loaded, tmp_path, contacts=rows)
+    assert dim(con, "A1", "responsibility") == 100.0
+    assert dim(con, "A2", "responsibility") == 0.0
+
+
+def test_off_hours_learning_across_subjects_raises_learning(roster_loaded, tmp_path):
+    cats = ["finance", "law", "psychology", "negotiation"]
+    rows = ([_learn(i, "A1", when=f"2026-05-{4 + i:02d} 20:30", category=cats[i])
+             for i in range(4)]
+            + [_learn(i, "A2", when=f"2026-05-{4 + i:02d} 10:00") for i in range(4)])
+    con = build(roster_loaded, tmp_path, learning=rows)
+    assert dim(con, "A1", "learning") > dim(con, "A2", "learning") + 30
+
+
+def test_a_conduct_floor_breach_removes_the_person_from_the_ranking(roster_loaded, tmp_path):
+    good = [_contact(i, "A1") for i in range(6)]
+    sloppy = [_contact(i, "A2", checklist_complete="0") for i in range(6)]
+    con = build(roster_loaded, tmp_path, contacts=good + sloppy,
+                learning=[_learn(1, "A1"), _learn(1, "A2")])
+    rules = load_rules(roster_loaded.rules_path)
+    rules_floor = rules.floors["compliance"]
+    assert dim(con, "A2", "compliance") < rules_floor
+    gate = con.execute("SELECT manager_id, eligible, gate_reason, rank_overall FROM "
+                       "awareness_index WHERE grain = 'month' ORDER BY 1").fetchall()
+    a2 = [g for g in gate if g[0] == "A2"][0]
+    assert a2[1:] == (False, "floor:compliance", None)
+
+
+def test_every_score_row_records_the_rules_version(roster_loaded, tmp_path):
+    con = build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(5)])
+    version = load_rules(roster_loaded.rules_path).version
+    for table in ("metric_score", "dimension_score", "awareness_index"):
+        assert con.execute(f"SELECT DISTINCT rules_version FROM {table}").fetchall() == [(version,)]
+
+
+def _broken_rules(tmp_path, old, new):
+    text = RULES.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "rules.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path, text.replace(old, new, 1)
+
+
+def test_rules_errors_name_the_line(tmp_path):
+    path, text = _broken_rules(tmp_path, "[dimensions.market]", "[dimensions.markets]")
+    with pytest.raises(RulesError, match=r"rules.toml:\d+: unknown dimension 'markets'") as e:
+        load_rules(path)
+    line = int(str(e.value).split(":")[1])
+    assert text.splitlines()[line - 1] == "[dimensions.markets]"
+    text = re.sub(r"(\[dimensions\.\w+\]\nweight = )[\d.]+", r"\g<1>0",
+                  RULES.read_text(encoding="utf-8"))
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError, match="not all 0"):
+        load_rules(path)
+
+
+def test_unknown_column_fails_score_and_keeps_previous_scores(roster_loaded, tmp_path):
+    con = build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(5)])
+    before = con.execute("SELECT count(*), sum(score) FROM metric_score").fetchall()
+    con.close()
+    path, text = _broken_rules(tmp_path, 'num = "proactive"', 'num = "proactivity"')
+    rules = load_rules(path)
+    with db.warehouse(roster_loaded.db_path) as w, pytest.raises(RulesError) as e:
+        score.score(w, rules, force=True)
+    line = int(str(e.value).split(":")[1])
+    assert "proactive_share" in str(e.value)
+    assert text.splitlines()[line - 1] == 'key = "proactive_share"'
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    assert con.execute("SELECT count(*), sum(score) FROM metric_score").fetchall() == before
+
+
+def test_unchanged_data_and_rules_skip_rescoring(roster_loaded, tmp_path):
+    build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(5)])
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, load_rules(roster_loaded.rules_path)).skipped
+
+
+@hsettings(max_examples=12, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["A1", "A2", "B1"]), st.integers(1, 28),
+                          st.sampled_from(["supply_chain", "walk_in", "association"]),
+                          st.booleans(), st.sampled_from(["none", "lead", "approved"])),
+                min_size=1, max_size=40))
+def test_scores_stay_within_0_and_100(settings, tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("h")
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    load.load_paths(settings, [write_csv(tmp / "r.csv", ROSTER)])
+    mkt = [_mkt(i, m, day=d, channel=c, proactive="Y" if p else "N", outcome=o,
+                amount="100000" if o == "approved" else "")
+           for i, (m, d, c, p, o) in enumerate(rows)]
+    con = build(settings, tmp, marketing=mkt)
+    for table in ("metric_score", "dimension_score", "awareness_index"):
+        lo, hi = con.execute(f"SELECT min(score), max(score) FROM {table}").fetchall()[0]
+        assert lo is None or 0 <= lo <= hi <= 100
