@@ -20,7 +20,7 @@ from pipelines.sources import SourceError
 
 EXIT_OK, EXIT_USER_ERROR = 0, 2
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _settings(args: argparse.Namespace):

@@ -1,0 +1,71 @@
+"""Every dashboard page renders from the published snapshot (Streamlit AppTest, no browser)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def run(lang: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if lang:
+        at.query_params["lang"] = lang
+    return at.run()
+
+
+def names_in_order(at: AppTest) -> list[str]:
+    return at.dataframe[0].value.iloc[:, 1].tolist()
+
+
+def test_leaderboard_renders_with_the_expected_leader_on_top(demo_env):
+    at = run()
+    assert not at.exception
+    assert at.title[0].value == "意識排行榜"
+    star = next(k for k, v in demo_env["manifest"]["managers"].items() if v["star"])
+    import duckdb
+    con = duckdb.connect(str(demo_env["snapshot"]), read_only=True)
+    star_name = con.execute("SELECT name FROM roster WHERE manager_id = ?", [star]).fetchall()[0][0]
+    con.close()
+    assert names_in_order(at)[0] == star_name
+    table = at.dataframe[0].value
+    for label in ("誠信意識", "學習意識", "綜合指數"):
+        assert label in table.columns
+    assert at.get("plotly_chart"), "the ranking chart is missing"
+
+
+def test_ranks_are_consecutive_and_ineligible_people_are_listed_with_a_reason(demo_env):
+    at = run()
+    ranks = at.dataframe[0].value["名次"].tolist()
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    if len(at.dataframe) > 1:
+        reasons = at.dataframe[1].value["原因"].tolist()
+        assert all(reasons) and all(("門檻" in r) or ("資料不足" in r) for r in reasons)
+
+
+def test_filters_change_the_board(demo_env):
+    at = run()
+    at.selectbox(key="lb_peer").set_value("retail").run()
+    retail = at.dataframe[0].value
+    assert set(retail["職務類別"]) == {"個人金融"}
+    assert retail["名次"].tolist()[0] == 1
+    at.selectbox(key="lb_grain").set_value("quarter").run()
+    assert not at.exception
+    assert at.selectbox(key="lb_period_quarter").value.endswith("Q4")
+
+
+@pytest.mark.parametrize("lang,title,column", [("zh-CN", "意识排行榜", "诚信意识"),
+                                               ("en", "Awareness leaderboard", "Integrity")])
+def test_other_languages_by_url(demo_env, lang, title, column):
+    at = run(lang)
+    assert not at.exception
+    assert at.title[0].value == title
+    assert column in at.dataframe[0].value.columns
+
+
+def test_before_the_first_publish_the_page_says_what_to_do(settings):
+    at = run()
+    assert not at.exception
+    assert "make run" in at.info[0].value

@@ -1,0 +1,48 @@
+"""The command line: every verb has help, and problems become messages with exit code 2."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pipelines.cli import EXIT_USER_ERROR, build_parser, main
+
+VERBS = ["demo", "load", "score", "publish", "build"]
+
+
+def test_the_parser_knows_every_verb():
+    sub = next(a for a in build_parser()._actions if a.dest == "verb")
+    assert sorted(sub.choices) == sorted(VERBS)
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help(verb):
+    out = subprocess.run([sys.executable, "-m", "pipelines", verb, "--help"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("usage: python -m pipelines " + verb)
+    assert "--db" in out.stdout
+
+
+def test_a_missing_file_is_a_message_not_a_traceback(settings, capsys, tmp_path):
+    assert main(["load", str(tmp_path / "nope.csv")]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "no such file" in err and "Traceback" not in err
+
+
+def test_a_broken_rules_file_is_a_message(settings, capsys, tmp_path, monkeypatch):
+    bad = tmp_path / "rules.toml"
+    bad.write_text("[dimensions.nonsense]\nweight = 1\n", encoding="utf-8")
+    monkeypatch.setenv("AWARENESS_RULES", str(bad))
+    assert main(["score"]) == EXIT_USER_ERROR
+    assert "unknown dimension 'nonsense'" in capsys.readouterr().err
+
+
+def test_load_json_summary_is_machine_readable(roster_loaded, capsys, tmp_path):
+    from tests.conftest import ROSTER, write_csv
+    path = write_csv(tmp_path / "r2.csv", [dict(ROSTER[0], name="王大明(更名)")])
+    capsys.readouterr()
+    assert main(["load", str(path), "--json"]) == 0
+    import json
+    [summary] = json.loads(capsys.readouterr().out)
+    assert summary["feed"] == "roster" and summary["updated"] == 1

@@ -1,0 +1,48 @@
+"""Publishing: a complete snapshot appears atomically and readers never need the warehouse."""
+from __future__ import annotations
+
+import duckdb
+
+from pipelines import db, publish
+from pipelines.publish import POINTER, SERVING_TABLES, current_snapshot
+
+
+def test_publish_writes_a_readable_snapshot_and_moves_the_pointer(roster_loaded):
+    assert current_snapshot(roster_loaded.snapshot_dir) is None
+    first = publish.publish(roster_loaded)
+    assert current_snapshot(roster_loaded.snapshot_dir) == first
+    con = duckdb.connect(str(first), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+              .fetchall()}
+    assert set(SERVING_TABLES) | {"snapshot_info"} <= tables
+    assert con.execute("SELECT count(*) FROM roster").fetchall() == [(3,)]
+    # client-level feeds never reach the dashboard's copy
+    assert not tables & {"client_contact", "marketing_activity", "learning_event", "quarantine"}
+    second = publish.publish(roster_loaded)
+    assert second != first and current_snapshot(roster_loaded.snapshot_dir) == second
+    # a reader holding the old snapshot keeps reading it
+    assert con.execute("SELECT count(*) FROM roster").fetchall() == [(3,)]
+    con.close()
+
+
+def test_snapshot_is_readable_while_the_pipeline_holds_the_warehouse(roster_loaded):
+    snap = publish.publish(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as writer:
+        writer.execute("INSERT INTO pipeline_state VALUES ('x', 'y')")
+        reader = duckdb.connect(str(snap), read_only=True)
+        assert reader.execute("SELECT count(*) FROM roster").fetchall() == [(3,)]
+        reader.close()
+
+
+def test_old_snapshots_are_pruned_and_no_temp_files_remain(roster_loaded):
+    for _ in range(roster_loaded.keep_snapshots + 2):
+        publish.publish(roster_loaded)
+    files = sorted(p.name for p in roster_loaded.snapshot_dir.iterdir())
+    assert len([f for f in files if f.endswith(".duckdb")]) == roster_loaded.keep_snapshots
+    assert POINTER in files and not [f for f in files if f.endswith(".tmp")]
+
+
+def test_publish_only_when_scores_changed(roster_loaded):
+    assert publish.needs_publish(roster_loaded)
+    publish.publish(roster_loaded)
+    assert not publish.needs_publish(roster_loaded)
