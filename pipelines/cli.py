@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines import db, demo, load, publish, score
@@ -43,26 +44,65 @@ def _print_load(results: list[load.FileResult]) -> None:
     table = Table(title="Load summary")
     for col in ("file", "feed", "detected", "read", "landed", "updated", "duplicates",
                 "quarantined", "reasons"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in results:
-        if r.already_loaded_run is not None:
-            table.add_row(Path(r.file).name, r.feed, "", "", "", "", "", "",
-                          f"already loaded (run {r.already_loaded_run})")
-            continue
-        table.add_row(Path(r.file).name, r.feed, " ".join(str(v) for v in r.detected.values()),
-                      str(r.rows_read), str(r.landed), str(r.updated), str(r.duplicates),
-                      str(r.quarantined), ", ".join(f"{k}: {v}" for k, v in r.reasons.items()))
+        name = Path(r.file).name
+        if r.error:
+            table.add_row(name, "", "", "", "", "", "", "",
+                          f"[red]not loaded:[/] {escape(r.error)}")
+        elif r.already_loaded_run is not None:
+            table.add_row(name, r.feed, "", "", "", "", "", "",
+                          f"already loaded (run {r.already_loaded_run}): nothing added")
+        else:
+            table.add_row(name, r.feed, " ".join(str(v) for v in r.detected.values()),
+                          str(r.rows_read), str(r.landed), str(r.updated), str(r.duplicates),
+                          str(r.quarantined),
+                          ", ".join(f"{k}: {v}" for k, v in r.reasons.items())
+                          + (f" (voided {r.voided} earlier)" if r.voided else ""))
     console.print(table)
 
 
+class _LoadProgress:
+    """A bar over each large file's load steps (small files finish too fast to need one)."""
+
+    LARGE = 20 * 1024 * 1024
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.large = {str(p) for p in load.expand(paths) if p.is_file()
+                      and p.stat().st_size >= self.LARGE}
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.fields[step]}"), TimeElapsedColumn(),
+                            console=err, transient=True, disable=not self.large)
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, file: str, step: str) -> None:
+        if file not in self.large:
+            return
+        if file not in self.tasks:
+            self.tasks[file] = self.bar.add_task(Path(file).name, total=len(load.STEPS), step="")
+        self.bar.update(self.tasks[file], completed=load.STEPS.index(step), step=step)
+
+    def __enter__(self) -> _LoadProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+
 def cmd_load(args: argparse.Namespace) -> int:
-    results = load.load_paths(_settings(args), [Path(p) for p in args.paths], feed=args.feed,
-                              profile=args.profile)
+    paths = [Path(p) for p in args.paths]
+    with _LoadProgress(paths) as progress:
+        results = load.load_paths(_settings(args), paths, feed=args.feed, profile=args.profile,
+                                  progress=progress)
     if args.json:
         print(json.dumps([asdict(r) for r in results], ensure_ascii=False, indent=1))
     else:
         _print_load(results)
-    return EXIT_OK
+    failed = [r for r in results if r.error]
+    for r in failed:
+        err.print(f"[bold red]error:[/] {escape(r.error)}")
+    return EXIT_USER_ERROR if failed or not results else EXIT_OK
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -95,6 +135,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         results = load.load_paths(settings, demo.demo_files(settings.demo_dir))
         if any(r.already_loaded_run is None for r in results):
             _print_load(results)
+        if any(r.error for r in results):
+            raise SourceError("; ".join(r.error for r in results if r.error))
     rules = load_rules(settings.rules_path)
     with db.warehouse(settings.db_path) as con:
         result = score.score(con, rules)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,8 +14,9 @@ import pyarrow as pa
 from pipelines import db, profiles, validate
 from pipelines.config import Settings
 from pipelines.contract import FEEDS, Feed
+from pipelines.profiles import ProfileError
 from pipelines.pseudonym import load_key, pseudonymise
-from pipelines.sources import Detected, stage_file
+from pipelines.sources import Detected, SourceError, stage_file
 
 LOADABLE = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
 
@@ -32,9 +33,11 @@ class FileResult:
     duplicates: int = 0
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    voided: int = 0                  # earlier learning events removed by xAPI voiding
     already_loaded_run: int | None = None
     load_run_id: int | None = None
     seconds: float = 0.0
+    error: str | None = None         # the file could not be read at all: what to do about it
 
     @property
     def balanced(self) -> bool:
@@ -69,21 +72,43 @@ def manager_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         for key in (mid, lms, email, crm):
             if key:
                 lookup[key] = mid
+        if email:  # xAPI's mbox_sha1sum is the SHA-1 of "mailto:<address>"
+            lookup[hashlib.sha1(f"mailto:{email}".encode()).hexdigest()] = mid
     return lookup
 
 
+STEPS = ("hash", "read", "map", "check", "land", "commit")
+Progress = Callable[[str, str], None]   # (file, step) as each step starts
+
+
 def load_paths(settings: Settings, paths: list[Path], feed: str | None = None,
-               profile: str | None = None) -> list[FileResult]:
+               profile: str | None = None, progress: Progress | None = None) -> list[FileResult]:
+    """Load each file in its own transaction; a file that cannot be read is reported and skipped,
+    the others still load."""
+    results = []
     with db.warehouse(settings.db_path) as con:
-        return [load_file(con, settings, p, feed, profile) for p in expand(paths)]
+        for path in expand(paths):
+            try:
+                results.append(load_file(con, settings, path, feed, profile, progress))
+            except (SourceError, ProfileError) as exc:
+                results.append(FileResult(file=str(path), error=str(exc)))
+    return results
 
 
 def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
-              feed: str | None = None, profile: str | None = None) -> FileResult:
+              feed: str | None = None, profile: str | None = None,
+              progress: Progress | None = None) -> FileResult:
+    def step(name: str) -> None:
+        if progress:
+            progress(str(path), name)
+
     started = datetime.now()
     t0 = time.perf_counter()
     result = FileResult(file=str(path))
-    digest = sha256_file(path) if path.exists() else ""
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    step("hash")
+    digest = sha256_file(path)
     prev = con.execute("SELECT load_run_id, feed, profile FROM load_run WHERE file_sha256 = ? "
                        "ORDER BY load_run_id LIMIT 1", [digest]).fetchall()
     if prev:
@@ -91,37 +116,49 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         return result
     con.begin()
     try:
+        step("read")
         detected = stage_file(con, path, "stg_raw", settings.cache_dir, manager_lookup(con))
         prof = _pick_profile(settings, detected, feed, profile)
         spec = FEEDS[prof.feed]
         run_id = con.execute("SELECT nextval('load_run_seq')").fetchall()[0][0]
+        step("map")
         _map_columns(con, prof, detected)
-        _quarantine(con, spec, detected, run_id, path)
-        counts = _land(con, settings, spec, run_id)
+        formats = list(prof.date_formats)
+        step("check")
+        _quarantine(con, spec, detected, run_id, path, formats)
+        step("land")
+        counts = _land(con, settings, spec, run_id, formats)
+        if detected.voided and spec.name == "learning_event":
+            result.voided = len(con.execute(
+                "DELETE FROM learning_event WHERE list_contains(?, event_id) RETURNING 1",
+                [detected.voided]).fetchall())
         bad = con.execute("SELECT reason_code, count(DISTINCT line) FROM quarantine "
-                          "WHERE load_run_id = ? GROUP BY ALL", [run_id]).fetchall()
+                          "WHERE load_run_id = ? GROUP BY ALL ORDER BY 2 DESC",
+                          [run_id]).fetchall()
         result.feed, result.profile, result.load_run_id = spec.name, prof.name, run_id
         result.detected = {k: v for k, v in {
             "format": detected.format, "encoding": detected.encoding,
-            "delimiter": detected.delimiter, "sheet": detected.sheet}.items() if v}
+            "delimiter": detected.delimiter, "sheet": detected.sheet,
+            "damaged_sequences": detected.damaged_sequences}.items() if v}
         result.quarantined = con.execute("SELECT count(DISTINCT line) FROM quarantine "
                                          "WHERE load_run_id = ?", [run_id]).fetchall()[0][0]
         result.rows_read = counts["staged"] + len(detected.rejects)
         result.landed, result.updated = counts["inserted"], counts["updated"]
         result.duplicates = counts["identical"]
-        result.reasons = dict(Counter({r: n for r, n in bad}))
-        result.seconds = round(time.perf_counter() - t0, 3)
+        result.reasons = dict(bad)
+        step("commit")
         con.execute(
             "INSERT INTO load_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, str(path), digest, path.stat().st_size, spec.name, prof.name,
              detected.to_json(), started, datetime.now(), result.rows_read, result.landed
              + result.updated, result.duplicates, result.quarantined])
-        if result.landed or result.updated:
+        if result.landed or result.updated or result.voided:
             db.bump_data_version(con)
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    result.seconds = round(time.perf_counter() - t0, 3)
     return result
 
 
@@ -137,31 +174,68 @@ def _pick_profile(settings: Settings, detected: Detected, feed: str | None,
 
 def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
                  detected: Detected) -> None:
-    """stg_raw (file headers) -> stg (canonical names, trimmed text, value maps applied)."""
+    """stg_raw (file headers) -> stg (canonical names, trimmed text, profile rules applied)."""
     spec = FEEDS[prof.feed]
-    mapping = prof.mapping(detected.header)
-    selects = []
+    header = detected.header
+    sources = prof.sources(header)
+    selects, params = [], []
     for col in spec.columns:
-        src = mapping.get(col.name)
-        selects.append(f"""NULLIF(trim("{src}"), '') AS "{col.name}" """ if src
-                       else f'CAST(NULL AS VARCHAR) AS "{col.name}"')
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT _line, {', '.join(selects)} "
-                "FROM stg_raw")
-    for column, table in prof.values.items():
-        pairs = [(canonical, alias) for canonical, aliases in table.items() for alias in aliases]
-        if pairs:
-            con.executemany(f'UPDATE stg SET "{column}" = ? WHERE "{column}" = ?', pairs)
-    # Enumerated values are compared in lower case, as exports vary in capitalisation.
+        derive_from = [prof.header_of(header, h) for h in prof.derive.get(col.name, [])]
+        if derive_from and all(derive_from):
+            # A stable id from the row's own fields: the same visit re-exported gets the same id.
+            parts = ", ".join(f"""coalesce(trim("{h}"), '')""" for h in derive_from)
+            expr = f"'d' || substr(sha256(concat_ws('|', {parts})), 1, 24)"
+        elif col.name in sources:
+            expr = "coalesce(" + ", ".join(f"""NULLIF(trim("{h}"), '')"""
+                                           for h in sources[col.name]) + ")"
+        else:
+            expr = "CAST(NULL AS VARCHAR)"
+        if col.name in prof.defaults:
+            expr = f"coalesce({expr}, ?)"
+            params.append(prof.defaults[col.name])
+        selects.append(f'{expr} AS "{col.name}"')
+    skip = "CAST(NULL AS VARCHAR)"
+    for wanted, kept in prof.keep.items():
+        h = prof.header_of(header, wanted)
+        if h:
+            skip = (f"""coalesce({skip}, CASE WHEN NOT list_contains(?, "{h}") """
+                    f"""THEN ? || '=' || coalesce("{h}", '') END)""")
+            params.extend([list(kept), wanted])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT _line, {', '.join(selects)}, "
+                f"{skip} AS _skip FROM stg_raw", params)
+    for column, how in prof.transforms.items():
+        factor = {"seconds_to_minutes": 1 / 60, "hours_to_minutes": 60}[how]
+        con.execute(f'UPDATE stg SET "{column}" = CAST(round(try_cast("{column}" AS DOUBLE) * ?, 2)'
+                    f' AS VARCHAR) WHERE try_cast("{column}" AS DOUBLE) IS NOT NULL', [factor])
+    for column, via in prof.resolve.items():
+        con.execute(f'UPDATE stg SET "{column}" = r.manager_id FROM roster r '
+                    f'WHERE stg."{column}" = r.{via} AND r.{via} IS NOT NULL')
     for col in spec.columns:
-        if col.enum:
-            con.execute(f'UPDATE stg SET "{col.name}" = lower("{col.name}") '
-                        f'WHERE "{col.name}" <> lower("{col.name}")')
+        if col.enum or col.name in prof.values:
+            _apply_value_map(con, prof, col.name)
+
+
+def _apply_value_map(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, column: str) -> None:
+    """Rewrite each distinct raw value to its canonical one (script, case and aliases folded)."""
+    mapping, default = prof.value_map(column)
+    raw = [r[0] for r in con.execute(
+        f'SELECT DISTINCT "{column}" FROM stg WHERE "{column}" IS NOT NULL').fetchall()]
+    pairs = [(v, mapping.get(profiles.norm(v), default)) for v in raw]
+    pairs = [(v, c) for v, c in pairs if c is not None and c != v]
+    if not pairs:
+        return
+    con.register("value_map", pa.table({"raw": [p[0] for p in pairs],
+                                        "canonical": [p[1] for p in pairs]}))
+    try:
+        con.execute(f'UPDATE stg SET "{column}" = value_map.canonical FROM value_map '
+                    f'WHERE stg."{column}" = value_map.raw')
+    finally:
+        con.unregister("value_map")
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, spec: Feed, detected: Detected, run_id: int,
-                path: Path) -> None:
-    present = {c.name for c in spec.columns}
-    for sql, params in validate.checks(spec, present):
+                path: Path, formats: list[str]) -> None:
+    for sql, params in validate.checks(spec, formats):
         con.execute(f"INSERT INTO quarantine SELECT ?, ?, _line, column_name, raw_value, "
                     f"reason_code, detail FROM ({sql})", [run_id, str(path), *params])
     if detected.rejects:
@@ -171,12 +245,12 @@ def _quarantine(con: duckdb.DuckDBPyConnection, spec: Feed, detected: Detected, 
 
 
 def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
-          run_id: int) -> dict[str, int]:
+          run_id: int, formats: list[str]) -> dict[str, int]:
     """Typed rows that passed every check: new keys insert, changed rows replace, same rows skip."""
     cols = [c.name for c in spec.columns]
     exprs, params = [], []
     for col in spec.columns:
-        expr, p = validate.typed(col)
+        expr, p = validate.typed(col, formats)
         if col.default is not None:
             expr = f"coalesce({expr}, {str(col.default).upper()})"
         exprs.append(f'{expr} AS "{col.name}"')

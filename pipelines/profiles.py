@@ -3,60 +3,128 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
+import opencc
+
 from pipelines.contract import FEEDS
+
+# Roster columns a source may identify its users by (resolved to manager_id on the way in).
+EXTERNAL_IDS = ("manager_id", "crm_user_id", "lms_account", "email")
+TRANSFORMS = ("seconds_to_minutes", "hours_to_minutes")
+SECTIONS = {"name", "feed", "format", "description", "date_formats", "columns", "values",
+            "defaults", "resolve", "derive", "transforms", "keep"}
 
 
 class ProfileError(Exception):
     """A profile file that cannot be used, or a file no profile fits."""
 
 
+@cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def norm(text: str) -> str:
+    """Compare headers and values the same whether written in Traditional or Simplified Chinese,
+    in any case, with or without spaces, underscores and dashes."""
+    folded = _t2s().convert(text.strip().lower())
+    return "".join(folded.split()).replace("_", "").replace("-", "")
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
     feed: str
-    format: str                                   # table (csv/xlsx) | xapi
+    format: str                                   # table (csv/tsv/xlsx) | xapi
     columns: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    date_formats: tuple[str, ...] = ()
+    defaults: dict[str, str] = field(default_factory=dict)
+    resolve: dict[str, str] = field(default_factory=dict)    # column -> roster external id
+    derive: dict[str, list[str]] = field(default_factory=dict)  # column -> source headers
+    transforms: dict[str, str] = field(default_factory=dict)
+    keep: dict[str, list[str]] = field(default_factory=dict)  # source header -> values kept
     path: Path | None = None
 
-    def mapping(self, header: list[str]) -> dict[str, str]:
-        """canonical column -> the header it appears under in this file."""
+    def sources(self, header: list[str]) -> dict[str, list[str]]:
+        """canonical column -> the file's headers that feed it, in order of preference."""
         if self.format == "xapi":  # the xAPI reader already emits canonical columns
-            return {c.name: c.name for c in FEEDS[self.feed].columns if c.name in header}
-        index = {norm(h): h for h in header}
-        out = {}
-        for canonical, aliases in self.columns.items():
-            for alias in [canonical, *aliases]:
-                if norm(alias) in index:
-                    out[canonical] = index[norm(alias)]
-                    break
+            return {c.name: [c.name] for c in FEEDS[self.feed].columns if c.name in header}
+        index: dict[str, str] = {}
+        for h in header:
+            index.setdefault(norm(h), h)
+        out: dict[str, list[str]] = {}
+        for col in FEEDS[self.feed].columns:
+            aliases = self.columns.get(col.name, [])
+            found = [index[norm(a)] for a in [col.name, *aliases] if norm(a) in index]
+            if found:
+                out[col.name] = list(dict.fromkeys(found))
         return out
 
+    def header_of(self, header: list[str], wanted: str) -> str | None:
+        return next((h for h in header if norm(h) == norm(wanted)), None)
+
+    def provides(self, header: list[str]) -> set[str]:
+        """Canonical columns this file can fill through this profile."""
+        got = set(self.sources(header)) | set(self.defaults)
+        got |= {c for c, cols in self.derive.items()
+                if all(self.header_of(header, s) for s in cols)}
+        return got
+
     def missing_required(self, header: list[str]) -> list[str]:
-        found = self.mapping(header)
-        return [c for c in FEEDS[self.feed].required if c not in found]
+        have = self.provides(header)
+        return [c for c in FEEDS[self.feed].required if c not in have]
 
-
-def norm(header: str) -> str:
-    return "".join(header.lower().split()).replace("_", "").replace("-", "")
+    def value_map(self, column: str) -> tuple[dict[str, str], str | None]:
+        """normalised raw value -> canonical value, and the value for anything unmapped."""
+        table = self.values.get(column, {})
+        mapping = {norm(alias): canonical for canonical, aliases in table.items()
+                   if canonical != "_default" for alias in [canonical, *aliases]}
+        enum = FEEDS[self.feed].column(column).enum
+        for value in enum:
+            mapping.setdefault(norm(value), value)
+        default = table.get("_default")
+        return mapping, default if isinstance(default, str) else None
 
 
 def read_profile(path: Path) -> Profile:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{path}: {exc}") from exc
+
+    def fail(msg: str) -> ProfileError:
+        return ProfileError(f"{path}: {msg}")
+
+    unknown_sections = set(doc) - SECTIONS
+    if unknown_sections:
+        raise fail(f"unknown setting(s) {', '.join(sorted(unknown_sections))}; "
+                   f"known: {', '.join(sorted(SECTIONS))}")
     feed = doc.get("feed")
     if feed not in FEEDS:
-        raise ProfileError(f"{path}: feed must be one of {', '.join(FEEDS)}, not {feed!r}")
+        raise fail(f"feed must be one of {', '.join(FEEDS)}, not {feed!r}")
     known = {c.name for c in FEEDS[feed].columns}
-    unknown = set(doc.get("columns", {})) - known
-    if unknown:
-        raise ProfileError(f"{path}: unknown columns for feed {feed}: {', '.join(sorted(unknown))}")
-    return Profile(name=doc.get("name", path.stem), feed=feed, format=doc.get("format", "table"),
-                   columns=doc.get("columns", {}), values=doc.get("values", {}), path=path)
+    for section in ("columns", "values", "defaults", "resolve", "derive", "transforms"):
+        unknown = set(doc.get(section, {})) - known
+        if unknown:
+            raise fail(f"[{section}] names unknown column(s) of {feed}: "
+                       f"{', '.join(sorted(unknown))}")
+    for column, via in doc.get("resolve", {}).items():
+        if via not in EXTERNAL_IDS:
+            raise fail(f"[resolve] {column} = {via!r}: use one of {', '.join(EXTERNAL_IDS)}")
+    for column, how in doc.get("transforms", {}).items():
+        if how not in TRANSFORMS:
+            raise fail(f"[transforms] {column} = {how!r}: use one of {', '.join(TRANSFORMS)}")
+    return Profile(
+        name=doc.get("name", path.stem), feed=feed, format=doc.get("format", "table"),
+        columns={k: list(v) if isinstance(v, list) else [v]
+                 for k, v in doc.get("columns", {}).items()},
+        values=doc.get("values", {}), date_formats=tuple(doc.get("date_formats", ())),
+        defaults={k: str(v) for k, v in doc.get("defaults", {}).items()},
+        resolve=doc.get("resolve", {}), derive=doc.get("derive", {}),
+        transforms=doc.get("transforms", {}), keep=doc.get("keep", {}), path=path)
 
 
 def all_profiles(profiles_dir: Path) -> dict[str, Profile]:
@@ -81,7 +149,8 @@ def detect(profiles: dict[str, Profile], header: list[str], fmt: str,
                                                                          or p.feed == feed)]
     fitting = [p for p in candidates if not p.missing_required(header)]
     if fitting:
-        return max(fitting, key=lambda p: len(p.mapping(header)))
+        # most of the file's headers used; then the most specific (fewest defaults) profile
+        return max(fitting, key=lambda p: (len(p.sources(header)), -len(p.defaults)))
     if not candidates:
         raise ProfileError(f"no {kind} profile for feed {feed!r}")
     best = min(candidates, key=lambda p: len(p.missing_required(header)))

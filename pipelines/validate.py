@@ -8,13 +8,19 @@ EARLIEST = "2000-01-01"
 FUTURE_TOLERANCE_DAYS = 1
 
 
-def typed(col: Column, ref: str | None = None) -> Sql:
-    """SQL (and its parameters) that turns the staged text into the column's type, NULL if not."""
-    c = ref or f'"{col.name}"'
+MAX_TEXT = 10_000   # longer free text is a broken export, not a note
+
+
+def typed(col: Column, formats: list[str] | None = None) -> Sql:
+    """SQL (and its parameters) that turns the staged text into the column's type, NULL if not.
+
+    `formats` are a profile's own date formats, tried before the common ones."""
+    c = f'"{col.name}"'
+    formats = [*(formats or []), *TIMESTAMP_FORMATS]
     if col.type == "timestamp":
-        return f"try_strptime({c}, ?)", [TIMESTAMP_FORMATS]
+        return f"try_strptime({c}, ?)", [formats]
     if col.type == "date":
-        return f"CAST(try_strptime({c}, ?) AS DATE)", [TIMESTAMP_FORMATS]
+        return f"CAST(try_strptime({c}, ?) AS DATE)", [formats]
     if col.type == "bool":
         return (f"CASE WHEN list_contains(?, lower({c})) THEN TRUE "
                 f"WHEN list_contains(?, lower({c})) THEN FALSE END",
@@ -28,20 +34,26 @@ def typed(col: Column, ref: str | None = None) -> Sql:
 
 
 def _fail(col: str, reason: str, where: str, params: list, detail: str = "''") -> Sql:
-    return (f'SELECT _line, ? AS column_name, "{col}" AS raw_value, ? AS reason_code, '
-            f"{detail} AS detail FROM stg WHERE {where}", [col, reason, *params])
+    # raw values are kept whole in quarantine, but a 10 MB field is cut to its first 1,000 chars
+    return (f'SELECT _line, ? AS column_name, left("{col}", 1000) AS raw_value, '
+            f"? AS reason_code, {detail} AS detail FROM stg WHERE {where}", [col, reason, *params])
 
 
-def checks(feed: Feed, present: set[str]) -> list[Sql]:
+def checks(feed: Feed, formats: list[str] | None = None) -> list[Sql]:
     """Every check for this feed, as (sql, params); each returns failing rows of `stg`."""
-    out: list[Sql] = []
+    out: list[Sql] = [(
+        "SELECT _line, NULL AS column_name, _skip AS raw_value, ? AS reason_code, '' AS detail "
+        "FROM stg WHERE _skip IS NOT NULL", ["not_applicable"])]
     for col in feed.columns:
         name = f'"{col.name}"'
+        # U+FFFD marks bytes that did not decode: the row is damaged, never stored as mojibake.
+        out.append(_fail(col.name, "invalid_encoding", f"contains({name}, ?)", ["\ufffd"]))
         if col.required:
             out.append(_fail(col.name, "required", f"{name} IS NULL", []))
-        if col.name not in present:
-            continue
-        expr, params = typed(col)
+        expr, params = typed(col, formats)
+        if col.type == "text":
+            out.append(_fail(col.name, "too_long", f"length({name}) > ?", [MAX_TEXT],
+                             detail="length(" + name + ")::VARCHAR || ' characters'"))
         if col.type != "text":
             out.append(_fail(col.name, f"invalid_{col.type}",
                              f"{name} IS NOT NULL AND ({expr}) IS NULL", params))

@@ -19,7 +19,7 @@ ROWS = [{"manager_id": "A1", "name": "王大明", "team_name": "臺北企金組"
 ])
 def test_encodings_bank_exports_use_are_detected_and_decoded(tmp_path, encoding, expected):
     path = write_csv(tmp_path / "r.csv", ROWS * 20, encoding=encoding)
-    assert detect_encoding(path) == expected
+    assert detect_encoding(path) == (expected, 0)
     con = duckdb.connect()
     detected = stage_file(con, path, "t", tmp_path / "cache")
     assert detected.encoding == expected

@@ -28,11 +28,14 @@ class Detected:
     delimiter: str | None = None
     sheet: str | None = None
     header: list[str] = field(default_factory=list)
+    damaged_sequences: int = 0        # bytes that did not decode; their rows are quarantined
+    voided: list[str] = field(default_factory=list)      # xAPI statement ids voided by the file
     rejects: list[Reject] = field(default_factory=list)  # rows the reader itself could not take
 
     def to_json(self) -> str:
         d = asdict(self)
         d.pop("rejects")
+        d.pop("voided")
         return json.dumps(d, ensure_ascii=False)
 
 
@@ -46,7 +49,9 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir
     if path.stat().st_size == 0:
         raise SourceError(f"{path}: the file is empty; export it again with its header row")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):  # Excel, whatever it is named
         return xlsx_source.stage(con, path, table)
     if suffix in (".json", ".jsonl", ".ndjson"):
         return xapi_source.stage(con, path, table, manager_lookup or {})

@@ -12,53 +12,77 @@ import duckdb
 from pipelines.sources import Detected, Reject, SourceError
 
 # Encodings bank exports really come in; anything else must be re-saved by the user.
-CANDIDATES = ["gb18030", "big5", "utf_16"]
+CANDIDATES = ["gb18030", "big5"]
 DELIMITERS = [",", ";", "\t", "|"]
 CHUNK = 1 << 20
 
 
-def _decodes(path: Path, encoding: str) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(CHUNK):
-                decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+# A file is taken as damaged-but-this-encoding when under this share of its non-ASCII bytes
+# fail to decode; the rows holding those bytes are quarantined instead of guessed at.
+DAMAGE_TOLERANCE = 0.01
 
 
-def detect_encoding(path: Path) -> str:
+def _bad_sequences(path: Path, encoding: str) -> int:
+    """How many byte sequences of the file do not decode in `encoding`."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    bad = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            bad += decoder.decode(chunk).count("\ufffd")
+    return bad + decoder.decode(b"", final=True).count("\ufffd")
+
+
+def _non_ascii(path: Path) -> int:
+    n = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            n += len(chunk) - len(chunk.translate(None, bytes(range(128, 256))))
+    return n
+
+
+def detect_encoding(path: Path) -> tuple[str, int]:
+    """The file's encoding and how many damaged sequences it has (0 for a clean file)."""
     with path.open("rb") as f:
         head = f.read(CHUNK)
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return "utf-8-sig", _bad_sequences(path, "utf-8-sig")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if _decodes(path, "utf-8"):
-        return "utf-8"
+        return "utf-16", _bad_sequences(path, "utf-16")
+    if b"\x00" in head:
+        raise SourceError(f"{path}: this is a binary file, not text; export the data as CSV "
+                          "or .xlsx")
+    utf8_bad = _bad_sequences(path, "utf-8")
+    if utf8_bad == 0:
+        return "utf-8", 0
+    non_ascii = _non_ascii(path)
+    if utf8_bad <= DAMAGE_TOLERANCE * non_ascii:
+        return "utf-8", utf8_bad
     guess = charset_normalizer.from_bytes(head, cp_isolation=CANDIDATES).best()
-    order = ([guess.encoding] if guess else []) + [c for c in CANDIDATES if not guess
-                                                  or c != guess.encoding]
-    for enc in order:
-        if _decodes(path, enc):
-            return enc
+    order = list(dict.fromkeys(([guess.encoding] if guess else []) + CANDIDATES))
+    scored = [(enc, _bad_sequences(path, enc)) for enc in order]
+    clean = [s for s in scored if s[1] == 0]
+    if clean:
+        return clean[0]
+    enc, bad = min(scored, key=lambda s: s[1])
+    if bad <= DAMAGE_TOLERANCE * non_ascii:
+        return enc, bad
     raise SourceError(
-        f"{path}: the text encoding is not UTF-8, GB18030 or Big5 (or the file is damaged); "
-        "open it in Excel and save as 'CSV UTF-8'")
+        f"{path}: the text encoding is not UTF-8, GB18030 or Big5 (or the file is badly "
+        "damaged); open it in Excel and save it as 'CSV UTF-8'")
 
 
-def _utf8_copy(path: Path, encoding: str, cache_dir: Path) -> Path:
-    """DuckDB reads UTF-8 only: transcode other encodings once into the cache."""
-    if encoding == "utf-8":
-        return path
-    digest = hashlib.sha256(f"{path.resolve()}:{path.stat().st_mtime_ns}".encode()).hexdigest()
+def _utf8_copy(path: Path, encoding: str, damaged: int, cache_dir: Path) -> Path:
+    """DuckDB reads clean UTF-8 only: transcode other encodings (and mark damage) once."""
+    if encoding in ("utf-8", "utf-8-sig") and not damaged:
+        return path  # DuckDB skips a UTF-8 BOM itself
+    digest = hashlib.sha256(f"{path.resolve()}:{path.stat().st_mtime_ns}:{path.stat().st_size}"
+                            .encode()).hexdigest()
     out = cache_dir / f"{digest[:24]}.csv"
     if not out.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        # Undecodable bytes become U+FFFD; the loader quarantines any row holding one.
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         with path.open("rb") as src, tmp.open("w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(CHUNK):
                 dst.write(decoder.decode(chunk))
@@ -79,10 +103,9 @@ def detect_delimiter(text_head: str, suffix: str) -> str:
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path) -> Detected:
-    encoding = detect_encoding(path)
-    utf8 = _utf8_copy(path, encoding, cache_dir)
-    with utf8.open(encoding="utf-8-sig" if encoding == "utf-8-sig" else "utf-8",
-                   newline="") as f:
+    encoding, damaged = detect_encoding(path)
+    utf8 = _utf8_copy(path, encoding, damaged, cache_dir)
+    with utf8.open(encoding="utf-8-sig", newline="") as f:
         head = f.read(CHUNK)
     if not head.strip():
         raise SourceError(f"{path}: the file has no header row; export it again with headers")
@@ -110,7 +133,8 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Pat
         cur.execute(f"UPDATE {table} SET _line = _line + 1 WHERE _line >= ?", [r.line])
     for i, name in enumerate(names):
         cur.execute(f'ALTER TABLE {table} RENAME COLUMN c{i} TO "{_safe(name)}"')
-    return Detected("csv", encoding=encoding, delimiter=delimiter, header=names, rejects=rejects)
+    return Detected("csv", encoding=encoding, delimiter=delimiter, header=names, rejects=rejects,
+                    damaged_sequences=damaged)
 
 
 def _safe(name: str) -> str:

@@ -160,4 +160,5 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
     cur.register("xapi_arrow", arrow)
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM xapi_arrow")
     cur.unregister("xapi_arrow")
-    return Detected("xapi", encoding="utf-8", header=COLUMNS, rejects=rejects)
+    return Detected("xapi", encoding="utf-8", header=COLUMNS, rejects=rejects,
+                    voided=sorted(voided))

@@ -8,7 +8,7 @@ import duckdb
 import openpyxl
 import pyarrow as pa
 
-from pipelines.sources import Detected, SourceError
+from pipelines.sources import Detected, Reject, SourceError
 from pipelines.sources.csv_source import unique_names
 
 
@@ -26,34 +26,44 @@ def _text(v: object) -> str | None:
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Detected:
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for a damaged zip/xml
         raise SourceError(f"{path}: not a readable .xlsx workbook ({exc.__class__.__name__}); "
                           "open it in Excel and save it again as .xlsx") from exc
     try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
+        ws, ws_f = values.worksheets[0], formulas.worksheets[0]
+        # A formula cell keeps its last computed value; one never computed keeps its formula
+        # text, so nothing in the sheet is lost.
+        rows = ((tuple(f if v is None else v for v, f in zip(vr, fr, strict=False)))
+                for vr, fr in zip(ws.iter_rows(values_only=True),
+                                  ws_f.iter_rows(values_only=True), strict=False))
         header_row = next(rows, None)
         if header_row is None or all(v is None for v in header_row):
             raise SourceError(f"{path}: the first sheet has no header row")
         names = unique_names([(_text(v) or "").strip() for v in header_row])
         cols: list[list[str | None]] = [[] for _ in names]
         lines: list[int] = []
+        rejects: list[Reject] = []
         for i, row in enumerate(rows, start=2):
             if all(v is None for v in row):
+                continue
+            if any(v is not None for v in row[len(names):]):
+                rejects.append(Reject(i, "malformed_row", "values right of the last header",
+                                      " | ".join(_text(v) or "" for v in row)[:500]))
                 continue
             lines.append(i)
             for j in range(len(names)):
                 cols[j].append(_text(row[j]) if j < len(row) else None)
         sheet = ws.title
     finally:
-        wb.close()
+        values.close()
+        formulas.close()
     arrow = pa.table({"_line": pa.array(lines, pa.int64()),
                       **{f"c{j}": pa.array(c, pa.string()) for j, c in enumerate(cols)}})
-    cur = con  # one connection: temp tables and the load transaction are per connection
-    cur.register("xlsx_arrow", arrow)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM xlsx_arrow")
-    cur.unregister("xlsx_arrow")
+    con.register("xlsx_arrow", arrow)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM xlsx_arrow")
+    con.unregister("xlsx_arrow")
     for j, name in enumerate(names):
-        cur.execute(f'ALTER TABLE {table} RENAME COLUMN c{j} TO "{name.replace(chr(34), chr(39))}"')
-    return Detected("xlsx", sheet=sheet, header=names)
+        con.execute(f'ALTER TABLE {table} RENAME COLUMN c{j} TO "{name.replace(chr(34), chr(39))}"')
+    return Detected("xlsx", sheet=sheet, header=names, rejects=rejects)
