@@ -130,6 +130,9 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
     )),
 )}
 
+# Bank-local time: every timestamp in the warehouse is local wall-clock time in this zone.
+LOCAL_TIMEZONE = "Asia/Taipei"
+
 # Booleans as bank exports write them.
 TRUE_WORDS = ("1", "y", "yes", "true", "t", "是", "有", "v", "✓")
 FALSE_WORDS = ("0", "n", "no", "false", "f", "否", "無", "")

@@ -19,6 +19,7 @@ def warehouse(db_path: Path):
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     try:
+        con.execute("SET enable_progress_bar = false")  # the CLI draws its own
         con.execute(sql_file("schema.sql"))
         yield con
     finally:

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from pipelines import db, profiles, validate
 from pipelines.config import Settings
-from pipelines.contract import FEEDS, Feed
+from pipelines.contract import FEEDS, LOCAL_TIMEZONE, TIMESTAMP_FORMATS, Feed
 from pipelines.profiles import ProfileError
 from pipelines.pseudonym import load_key, pseudonymise
 from pipelines.sources import Detected, SourceError, stage_file
@@ -123,11 +123,10 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         run_id = con.execute("SELECT nextval('load_run_seq')").fetchall()[0][0]
         step("map")
         _map_columns(con, prof, detected)
-        formats = list(prof.date_formats)
         step("check")
-        _quarantine(con, spec, detected, run_id, path, formats)
+        _check(con, spec, detected, run_id, path, list(prof.date_formats))
         step("land")
-        counts = _land(con, settings, spec, run_id, formats)
+        counts = _land(con, settings, spec, run_id)
         if detected.voided and spec.name == "learning_event":
             result.voided = len(con.execute(
                 "DELETE FROM learning_event WHERE list_contains(?, event_id) RETURNING 1",
@@ -180,12 +179,7 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
     sources = prof.sources(header)
     selects, params = [], []
     for col in spec.columns:
-        derive_from = [prof.header_of(header, h) for h in prof.derive.get(col.name, [])]
-        if derive_from and all(derive_from):
-            # A stable id from the row's own fields: the same visit re-exported gets the same id.
-            parts = ", ".join(f"""coalesce(trim("{h}"), '')""" for h in derive_from)
-            expr = f"'d' || substr(sha256(concat_ws('|', {parts})), 1, 24)"
-        elif col.name in sources:
+        if col.name in sources:
             expr = "coalesce(" + ", ".join(f"""NULLIF(trim("{h}"), '')"""
                                            for h in sources[col.name]) + ")"
         else:
@@ -203,16 +197,44 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
             params.extend([list(kept), wanted])
     con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT _line, {', '.join(selects)}, "
                 f"{skip} AS _skip FROM stg_raw", params)
+    con.execute("DROP TABLE stg_raw")
     for column, how in prof.transforms.items():
-        factor = {"seconds_to_minutes": 1 / 60, "hours_to_minutes": 60}[how]
-        con.execute(f'UPDATE stg SET "{column}" = CAST(round(try_cast("{column}" AS DOUBLE) * ?, 2)'
-                    f' AS VARCHAR) WHERE try_cast("{column}" AS DOUBLE) IS NOT NULL', [factor])
+        _transform(con, column, how, [*prof.date_formats, *TIMESTAMP_FORMATS])
     for column, via in prof.resolve.items():
         con.execute(f'UPDATE stg SET "{column}" = r.manager_id FROM roster r '
                     f'WHERE stg."{column}" = r.{via} AND r.{via} IS NOT NULL')
     for col in spec.columns:
         if col.enum or col.name in prof.values:
             _apply_value_map(con, prof, col.name)
+    for column, parts in prof.derive.items():
+        _derive(con, spec, column, parts, [*prof.date_formats, *TIMESTAMP_FORMATS])
+
+
+def _derive(con: duckdb.DuckDBPyConnection, spec: Feed, column: str, parts: list[str],
+            formats: list[str]) -> None:
+    """A stable id from the row's canonical values, for exports without one: the same visit
+    re-exported (in another encoding, script or date style) gets the same id."""
+    exprs, params = [], []
+    for name in parts:
+        expr, p = validate.typed(spec.column(name), formats)
+        exprs.append(f"coalesce(CAST(({expr}) AS VARCHAR), '')")
+        params.extend(p)
+    con.execute(f"""UPDATE stg SET "{column}" = 'd' || substr(sha256(concat_ws('|', """
+                f"""{', '.join(exprs)})), 1, 24) WHERE "{column}" IS NULL""", params)
+
+
+def _transform(con: duckdb.DuckDBPyConnection, column: str, how: str,
+               formats: list[str]) -> None:
+    c = f'"{column}"'
+    if how == "utc_to_local":  # e.g. Salesforce API exports: CreatedDate is UTC
+        parsed = f"try_strptime({c}, ?)"
+        con.execute(f"UPDATE stg SET {c} = strftime(timezone(?, {parsed} AT TIME ZONE 'UTC'), "
+                    f"'%Y-%m-%d %H:%M:%S') WHERE {parsed} IS NOT NULL",
+                    [LOCAL_TIMEZONE, formats, formats])
+        return
+    factor = {"seconds_to_minutes": 1 / 60, "hours_to_minutes": 60}[how]
+    con.execute(f"UPDATE stg SET {c} = CAST(round(try_cast({c} AS DOUBLE) * ?, 2) AS VARCHAR) "
+                f"WHERE try_cast({c} AS DOUBLE) IS NOT NULL", [factor])
 
 
 def _apply_value_map(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, column: str) -> None:
@@ -233,11 +255,41 @@ def _apply_value_map(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, col
         con.unregister("value_map")
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, spec: Feed, detected: Detected, run_id: int,
-                path: Path, formats: list[str]) -> None:
-    for sql, params in validate.checks(spec, formats):
-        con.execute(f"INSERT INTO quarantine SELECT ?, ?, _line, column_name, raw_value, "
-                    f"reason_code, detail FROM ({sql})", [run_id, str(path), *params])
+def _column_formats(con: duckdb.DuckDBPyConnection, spec: Feed,
+                    preferred: list[str]) -> dict[str, list[str]]:
+    """Per date column, the format list with the file's own format first."""
+    out = {}
+    for col in spec.columns:
+        if col.type in ("timestamp", "date"):
+            sample = [r[0] for r in con.execute(
+                f'SELECT "{col.name}" FROM stg WHERE "{col.name}" IS NOT NULL LIMIT ?',
+                [validate.SAMPLE_ROWS]).fetchall()]
+            out[col.name] = validate.date_formats(sample, preferred)
+    return out
+
+
+def _check(con: duckdb.DuckDBPyConnection, spec: Feed, detected: Detected, run_id: int,
+           path: Path, preferred_formats: list[str]) -> None:
+    """One pass types every row and flags the failing ones; only those are examined per check."""
+    formats = _column_formats(con, spec, preferred_formats)
+    typed_cols, params = [], []
+    for col in spec.columns:
+        if col.type != "text":
+            expr, p = validate.typed(col, formats.get(col.name))
+            typed_cols.append(f"{expr} AS {validate.t(col.name)}")
+            params.extend(p)
+    all_checks = validate.checks(spec)
+    cond, cond_params = validate.any_failure(all_checks)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {cond} AS _bad FROM "
+                f"(SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg)",
+                [*cond_params, *params])  # in the order they appear in the text
+    con.execute("DROP TABLE stg")
+    insert = "INSERT INTO quarantine SELECT ?, ?, _line, column_name, raw_value, reason_code, detail"
+    for check in all_checks:
+        sql, p = validate.failing_rows(check)
+        con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
+    sql, p = validate.duplicates_in_file(spec)
+    con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
     if detected.rejects:
         con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", [
             [run_id, str(path), r.line, r.column, r.raw_value, r.reason_code, r.detail]
@@ -245,48 +297,59 @@ def _quarantine(con: duckdb.DuckDBPyConnection, spec: Feed, detected: Detected, 
 
 
 def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
-          run_id: int, formats: list[str]) -> dict[str, int]:
+          run_id: int) -> dict[str, int]:
     """Typed rows that passed every check: new keys insert, changed rows replace, same rows skip."""
     cols = [c.name for c in spec.columns]
-    exprs, params = [], []
+    selects, joins = [], []
     for col in spec.columns:
-        expr, p = validate.typed(col, formats)
+        value = f'c."{col.name}"' if col.type == "text" else f"c.{validate.t(col.name)}"
         if col.default is not None:
-            expr = f"coalesce({expr}, {str(col.default).upper()})"
-        exprs.append(f'{expr} AS "{col.name}"')
-        params.extend(p)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE good AS SELECT {', '.join(exprs)} FROM stg "
-                "WHERE _line NOT IN (SELECT line FROM quarantine WHERE load_run_id = ?)",
-                [*params, run_id])
-    for col in spec.columns:
+            value = f"coalesce({value}, {str(col.default).upper()})"
         if col.pseudonymise:
-            _pseudonymise(con, settings, col.name)
-    staged = con.execute("SELECT count(*) FROM stg").fetchall()[0][0]
+            alias = _pseudonym_map(con, settings, col.name)
+            if alias:
+                joins.append(f'LEFT JOIN {alias} ON {alias}.raw = c."{col.name}"')
+                value = f"{alias}.hashed"
+        selects.append(f'{value} AS "{col.name}"')
+    con.execute(f"CREATE OR REPLACE TEMP TABLE good AS SELECT {', '.join(selects)} "
+                f"FROM checked c {' '.join(joins)} WHERE NOT c._bad AND c._line NOT IN "
+                "(SELECT line FROM quarantine WHERE load_run_id = ?)", [run_id])
+    staged = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
+    con.execute("DROP TABLE checked")
     key_match = " AND ".join(f'g."{k}" = t."{k}"' for k in spec.key)
     same = " AND ".join(f'g."{c}" IS NOT DISTINCT FROM t."{c}"' for c in cols)
     identical, updated = con.execute(
-        f"SELECT coalesce(count_if({same}), 0), coalesce(count_if(NOT ({same})), 0) FROM good g "
-        f"JOIN {spec.table} t ON {key_match}").fetchall()[0]
-    extra = "" if spec.table in ("roster", "targets") else ", load_run_id"
+        f"SELECT coalesce(count_if({same}), 0), coalesce(count_if(NOT ({same})), 0) "
+        f"FROM good g JOIN {spec.table} t ON {key_match}").fetchall()[0]
     col_list = ", ".join(f'"{c}"' for c in cols)
+    extra = "" if spec.table in ("roster", "targets") else ", load_run_id"
+    if updated:
+        # a corrected re-export: the stored version of each changed row gives way to the new one
+        con.execute(f"DELETE FROM {spec.table} t WHERE EXISTS (SELECT 1 FROM good g "
+                    f"WHERE {key_match} AND NOT ({same}))")
     con.execute(
-        f"INSERT OR REPLACE INTO {spec.table} ({col_list}{extra}) "
+        f"INSERT INTO {spec.table} ({col_list}{extra}) "
         f"SELECT g.*{', ?' if extra else ''} FROM good g "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {key_match} AND {same})",
+        f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {key_match})",
         [run_id] if extra else [])
     good = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
+    con.execute("DROP TABLE good")
     return {"staged": staged, "identical": identical, "updated": updated,
             "inserted": good - identical - updated}
 
 
-def _pseudonymise(con: duckdb.DuckDBPyConnection, settings: Settings, column: str) -> None:
-    key = load_key(settings.secret_dir)
+def _pseudonym_map(con: duckdb.DuckDBPyConnection, settings: Settings, column: str) -> str | None:
+    """A temp table raw -> keyed hash for the column's distinct values (a few thousand clients,
+    not one hash per row)."""
     raw = [r[0] for r in con.execute(
-        f'SELECT DISTINCT "{column}" FROM good WHERE "{column}" IS NOT NULL').fetchall()]
+        f'SELECT DISTINCT "{column}" FROM checked WHERE NOT _bad AND "{column}" IS NOT NULL'
+    ).fetchall()]
     if not raw:
-        return
-    pseudo = pa.table({"raw": raw, "hashed": [pseudonymise(key, v) for v in raw]})
-    con.register("pseudo", pseudo)
-    con.execute(f'UPDATE good SET "{column}" = pseudo.hashed FROM pseudo '
-                f'WHERE good."{column}" = pseudo.raw')
-    con.unregister("pseudo")
+        return None
+    key = load_key(settings.secret_dir)
+    name = f"pseudo_{column}"
+    con.register(f"{name}_arrow", pa.table({"raw": raw,
+                                            "hashed": [pseudonymise(key, v) for v in raw]}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return name

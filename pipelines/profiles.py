@@ -12,7 +12,7 @@ from pipelines.contract import FEEDS
 
 # Roster columns a source may identify its users by (resolved to manager_id on the way in).
 EXTERNAL_IDS = ("manager_id", "crm_user_id", "lms_account", "email")
-TRANSFORMS = ("seconds_to_minutes", "hours_to_minutes")
+TRANSFORMS = ("seconds_to_minutes", "hours_to_minutes", "utc_to_local")
 SECTIONS = {"name", "feed", "format", "description", "date_formats", "columns", "values",
             "defaults", "resolve", "derive", "transforms", "keep"}
 
@@ -43,7 +43,7 @@ class Profile:
     date_formats: tuple[str, ...] = ()
     defaults: dict[str, str] = field(default_factory=dict)
     resolve: dict[str, str] = field(default_factory=dict)    # column -> roster external id
-    derive: dict[str, list[str]] = field(default_factory=dict)  # column -> source headers
+    derive: dict[str, list[str]] = field(default_factory=dict)  # column -> canonical columns
     transforms: dict[str, str] = field(default_factory=dict)
     keep: dict[str, list[str]] = field(default_factory=dict)  # source header -> values kept
     path: Path | None = None
@@ -69,8 +69,7 @@ class Profile:
     def provides(self, header: list[str]) -> set[str]:
         """Canonical columns this file can fill through this profile."""
         got = set(self.sources(header)) | set(self.defaults)
-        got |= {c for c, cols in self.derive.items()
-                if all(self.header_of(header, s) for s in cols)}
+        got |= {c for c, cols in self.derive.items() if set(cols) <= got}
         return got
 
     def missing_required(self, header: list[str]) -> list[str]:
@@ -111,6 +110,10 @@ def read_profile(path: Path) -> Profile:
         if unknown:
             raise fail(f"[{section}] names unknown column(s) of {feed}: "
                        f"{', '.join(sorted(unknown))}")
+    for column, cols in doc.get("derive", {}).items():
+        if set(cols) - known:
+            raise fail(f"[derive] {column} is built from unknown column(s) "
+                       f"{', '.join(sorted(set(cols) - known))}")
     for column, via in doc.get("resolve", {}).items():
         if via not in EXTERNAL_IDS:
             raise fail(f"[resolve] {column} = {via!r}: use one of {', '.join(EXTERNAL_IDS)}")

@@ -1,22 +1,29 @@
-"""Data checks: each is a query over the staged text rows that returns the rows failing it."""
+"""Data checks: each is a condition over a staged row; the rows meeting it are the failures."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pipelines.contract import FALSE_WORDS, TIMESTAMP_FORMATS, TRUE_WORDS, Column, Feed
 
 Sql = tuple[str, list]
 EARLIEST = "2000-01-01"
 FUTURE_TOLERANCE_DAYS = 1
+MAX_TEXT = 10_000      # longer free text is a broken export, not a note
+SAMPLE_ROWS = 2_000    # rows looked at to find a date column's format
 
 
-MAX_TEXT = 10_000   # longer free text is a broken export, not a note
+def t(name: str) -> str:
+    """The typed twin of a staged text column in the `checked` table."""
+    return f'"t__{name}"'
 
 
 def typed(col: Column, formats: list[str] | None = None) -> Sql:
     """SQL (and its parameters) that turns the staged text into the column's type, NULL if not.
 
-    `formats` are a profile's own date formats, tried before the common ones."""
+    `formats` are the date formats to try in order; the file's own format should come first,
+    which makes parsing about ten times faster than trying the common list in a fixed order."""
     c = f'"{col.name}"'
-    formats = [*(formats or []), *TIMESTAMP_FORMATS]
+    formats = formats or TIMESTAMP_FORMATS
     if col.type == "timestamp":
         return f"try_strptime({c}, ?)", [formats]
     if col.type == "date":
@@ -33,53 +40,93 @@ def typed(col: Column, formats: list[str] | None = None) -> Sql:
     return c, []
 
 
-def _fail(col: str, reason: str, where: str, params: list, detail: str = "''") -> Sql:
-    # raw values are kept whole in quarantine, but a 10 MB field is cut to its first 1,000 chars
-    return (f'SELECT _line, ? AS column_name, left("{col}", 1000) AS raw_value, '
-            f"? AS reason_code, {detail} AS detail FROM stg WHERE {where}", [col, reason, *params])
+def date_formats(sample: list[str], preferred: list[str]) -> list[str]:
+    """The format list for one column, the one most of the sample parses with first."""
+    from datetime import datetime
+
+    candidates = list(dict.fromkeys([*preferred, *TIMESTAMP_FORMATS]))
+
+    def hits(fmt: str) -> int:
+        n = 0
+        for value in sample:
+            try:
+                datetime.strptime(value, fmt)
+                n += 1
+            except ValueError:
+                pass
+        return n
+
+    best = max(candidates, key=hits) if sample else candidates[0]
+    return [best, *[f for f in candidates if f != best]]
 
 
-def checks(feed: Feed, formats: list[str] | None = None) -> list[Sql]:
-    """Every check for this feed, as (sql, params); each returns failing rows of `stg`."""
-    out: list[Sql] = [(
-        "SELECT _line, NULL AS column_name, _skip AS raw_value, ? AS reason_code, '' AS detail "
-        "FROM stg WHERE _skip IS NOT NULL", ["not_applicable"])]
+@dataclass(frozen=True)
+class Check:
+    column: str | None
+    reason: str
+    where: str                 # over `checked`: raw "col" and typed "t__col"
+    params: tuple = ()
+    detail: str = "''"
+
+
+def checks(feed: Feed) -> list[Check]:
+    """Every row check for this feed (duplicates within the file are checked separately)."""
+    out = [Check(None, "not_applicable", "_skip IS NOT NULL")]
     for col in feed.columns:
-        name = f'"{col.name}"'
+        raw, typ = f'"{col.name}"', t(col.name)
         # U+FFFD marks bytes that did not decode: the row is damaged, never stored as mojibake.
-        out.append(_fail(col.name, "invalid_encoding", f"contains({name}, ?)", ["\ufffd"]))
+        out.append(Check(col.name, "invalid_encoding", f"contains({raw}, '\ufffd')"))
         if col.required:
-            out.append(_fail(col.name, "required", f"{name} IS NULL", []))
-        expr, params = typed(col, formats)
+            out.append(Check(col.name, "required", f"{raw} IS NULL"))
         if col.type == "text":
-            out.append(_fail(col.name, "too_long", f"length({name}) > ?", [MAX_TEXT],
-                             detail="length(" + name + ")::VARCHAR || ' characters'"))
-        if col.type != "text":
-            out.append(_fail(col.name, f"invalid_{col.type}",
-                             f"{name} IS NOT NULL AND ({expr}) IS NULL", params))
+            out.append(Check(col.name, "too_long", f"length({raw}) > {MAX_TEXT}",
+                             detail=f"length({raw})::VARCHAR || ' characters'"))
+        else:
+            out.append(Check(col.name, f"invalid_{col.type}",
+                             f"{raw} IS NOT NULL AND {typ} IS NULL"))
         if col.enum:
-            out.append(_fail(col.name, "not_allowed", f"{name} IS NOT NULL AND NOT "
-                             f"list_contains(?, {name})", [list(col.enum)]))
+            out.append(Check(col.name, "not_allowed",
+                             f"{raw} IS NOT NULL AND NOT list_contains(?, {raw})",
+                             (list(col.enum),)))
         if col.min is not None:
-            out.append(_fail(col.name, "below_min", f"({expr}) < ?", [*params, col.min]))
+            out.append(Check(col.name, "below_min", f"{typ} < ?", (col.min,)))
         if col.max is not None:
-            out.append(_fail(col.name, "above_max", f"({expr}) > ?", [*params, col.max]))
-        if col.type in ("timestamp", "date") and not col.future_ok:
-            out.append(_fail(col.name, "future_date",
-                             f"({expr}) > current_date + to_days(CAST(? AS INTEGER))",
-                             [*params, FUTURE_TOLERANCE_DAYS]))
+            out.append(Check(col.name, "above_max", f"{typ} > ?", (col.max,)))
         if col.type in ("timestamp", "date"):
-            out.append(_fail(col.name, "too_old", f"({expr}) < CAST(? AS DATE)",
-                             [*params, EARLIEST]))
+            if not col.future_ok:
+                out.append(Check(col.name, "future_date",
+                                 f"{typ} > current_date + to_days(CAST(? AS INTEGER))",
+                                 (FUTURE_TOLERANCE_DAYS,)))
+            out.append(Check(col.name, "too_old", f"{typ} < CAST(? AS DATE)", (EARLIEST,)))
     if feed.has_manager:
-        out.append(_fail("manager_id", "unknown_manager", '"manager_id" IS NOT NULL AND '
-                         '"manager_id" NOT IN (SELECT manager_id FROM roster)', []))
-    key = ", ".join(f'"{k}"' for k in feed.key)
-    raw = " || '|' || ".join(f"coalesce(\"{k}\", '')" for k in feed.key)
-    out.append((
-        f"SELECT _line, ? AS column_name, {raw} AS raw_value, ? AS reason_code, "
-        f"'first at line ' || first_line AS detail FROM ("
-        f"SELECT *, min(_line) OVER (PARTITION BY {key}) AS first_line FROM stg) "
-        f"WHERE _line > first_line",
-        [feed.key[0], "duplicate_in_file"]))
+        out.append(Check("manager_id", "unknown_manager", '"manager_id" IS NOT NULL AND '
+                         '"manager_id" NOT IN (SELECT manager_id FROM roster)'))
     return out
+
+
+def any_failure(all_checks: list[Check]) -> Sql:
+    """One condition that is true for a row failing any check: a single pass over the file."""
+    params: list = []
+    for c in all_checks:
+        params.extend(c.params)
+    return " OR ".join(f"coalesce({c.where}, FALSE)" for c in all_checks), params
+
+
+def failing_rows(check: Check) -> Sql:
+    # raw values are kept whole in quarantine, but a 10 MB field is cut to its first 1,000 chars
+    raw = "_skip" if check.column is None else f'"{check.column}"'
+    return (f"SELECT _line, ? AS column_name, left({raw}, 1000) AS raw_value, ? AS reason_code, "
+            f"{check.detail} AS detail FROM checked WHERE _bad AND ({check.where})",
+            [check.column, check.reason, *check.params])
+
+
+def duplicates_in_file(feed: Feed) -> Sql:
+    """Rows repeating an id seen earlier in the same file (the first one may still land)."""
+    key = ", ".join(f'"{k}"' for k in feed.key)
+    raw = " || '|' || ".join(f"""coalesce("{k}", '')""" for k in feed.key)
+    return (f"WITH repeated AS (SELECT {key} FROM checked GROUP BY ALL HAVING count(*) > 1) "
+            f"SELECT _line, ? AS column_name, {raw} AS raw_value, ? AS reason_code, "
+            f"'first at line ' || first_line AS detail FROM ("
+            f"SELECT _line, {key}, min(_line) OVER (PARTITION BY {key}) AS first_line "
+            f"FROM checked JOIN repeated USING ({key})) WHERE _line > first_line",
+            [feed.key[0], "duplicate_in_file"])

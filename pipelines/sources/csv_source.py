@@ -4,6 +4,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import charset_normalizer
@@ -17,9 +18,41 @@ DELIMITERS = [",", ";", "\t", "|"]
 CHUNK = 1 << 20
 
 
-# A file is taken as damaged-but-this-encoding when under this share of its non-ASCII bytes
-# fail to decode; the rows holding those bytes are quarantined instead of guessed at.
-DAMAGE_TOLERANCE = 0.01
+# Most damaged sequences a file may have and still be read (their rows are quarantined);
+# more than this, or more than this share of its characters, means a wrong or broken file.
+MAX_DAMAGE, MAX_DAMAGE_SHARE = 3, 0.01
+
+
+@dataclass
+class Scan:
+    """One pass over the bytes: how UTF-8-like the file is, and its line endings."""
+    utf8_bad: int = 0        # sequences that are not UTF-8
+    utf8_chars: int = 0      # non-ASCII characters that decoded as UTF-8
+    crlf: int = 0
+    lf: int = 0              # every \n, including those of \r\n
+    cr: int = 0              # every \r, including those of \r\n
+
+    @property
+    def mixed_newlines(self) -> bool:
+        return bool((self.crlf and self.lf > self.crlf) or self.cr > self.crlf)
+
+
+def scan(path: Path) -> Scan:
+    out = Scan()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    last = b""
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            text = decoder.decode(chunk)
+            bad = text.count("\ufffd")
+            out.utf8_bad += bad
+            out.utf8_chars += len(text) - len(text.encode("ascii", "ignore")) - bad
+            out.crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            out.lf += chunk.count(b"\n")
+            out.cr += chunk.count(b"\r")
+            last = chunk[-1:]
+    out.utf8_bad += decoder.decode(b"", final=True).count("\ufffd")
+    return out
 
 
 def _bad_sequences(path: Path, encoding: str) -> int:
@@ -32,15 +65,11 @@ def _bad_sequences(path: Path, encoding: str) -> int:
     return bad + decoder.decode(b"", final=True).count("\ufffd")
 
 
-def _non_ascii(path: Path) -> int:
-    n = 0
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            n += len(chunk) - len(chunk.translate(None, bytes(range(128, 256))))
-    return n
+def _tolerable(bad: int, chars: int) -> bool:
+    return bad <= max(MAX_DAMAGE, MAX_DAMAGE_SHARE * chars)
 
 
-def detect_encoding(path: Path) -> tuple[str, int]:
+def detect_encoding(path: Path, found: Scan | None = None) -> tuple[str, int]:
     """The file's encoding and how many damaged sequences it has (0 for a clean file)."""
     with path.open("rb") as f:
         head = f.read(CHUNK)
@@ -51,42 +80,41 @@ def detect_encoding(path: Path) -> tuple[str, int]:
     if b"\x00" in head:
         raise SourceError(f"{path}: this is a binary file, not text; export the data as CSV "
                           "or .xlsx")
-    utf8_bad = _bad_sequences(path, "utf-8")
-    if utf8_bad == 0:
-        return "utf-8", 0
-    non_ascii = _non_ascii(path)
-    if utf8_bad <= DAMAGE_TOLERANCE * non_ascii:
-        return "utf-8", utf8_bad
+    found = found or scan(path)
+    # Real UTF-8 text has many valid multi-byte characters; text in a legacy encoding almost
+    # none. GB18030 accepts nearly any bytes, so a damaged UTF-8 file must not fall through
+    # to it and come out as mojibake.
+    if found.utf8_bad == 0 or (found.utf8_chars >= 4 * found.utf8_bad
+                               and _tolerable(found.utf8_bad, found.utf8_chars)):
+        return "utf-8", found.utf8_bad
     guess = charset_normalizer.from_bytes(head, cp_isolation=CANDIDATES).best()
     order = list(dict.fromkeys(([guess.encoding] if guess else []) + CANDIDATES))
     scored = [(enc, _bad_sequences(path, enc)) for enc in order]
-    clean = [s for s in scored if s[1] == 0]
-    if clean:
-        return clean[0]
-    enc, bad = min(scored, key=lambda s: s[1])
-    if bad <= DAMAGE_TOLERANCE * non_ascii:
-        return enc, bad
+    fewest = min(bad for _, bad in scored)
+    enc = next(e for e, bad in scored if bad == fewest)
+    if _tolerable(fewest, found.utf8_bad + found.utf8_chars):
+        return enc, fewest
     raise SourceError(
         f"{path}: the text encoding is not UTF-8, GB18030 or Big5 (or the file is badly "
         "damaged); open it in Excel and save it as 'CSV UTF-8'")
 
 
-def _utf8_copy(path: Path, encoding: str, damaged: int, cache_dir: Path) -> Path:
-    """DuckDB reads clean UTF-8 only: transcode other encodings (and mark damage) once."""
-    if encoding in ("utf-8", "utf-8-sig") and not damaged:
+def _utf8_copy(path: Path, encoding: str, damaged: int, newlines: bool, cache_dir: Path) -> Path:
+    """DuckDB reads clean UTF-8 with one kind of line ending: transcode anything else once."""
+    if encoding in ("utf-8", "utf-8-sig") and not damaged and not newlines:
         return path  # DuckDB skips a UTF-8 BOM itself
-    digest = hashlib.sha256(f"{path.resolve()}:{path.stat().st_mtime_ns}:{path.stat().st_size}"
-                            .encode()).hexdigest()
-    out = cache_dir / f"{digest[:24]}.csv"
+    st = path.stat()
+    digest = hashlib.sha256(f"{path.resolve()}:{st.st_mtime_ns}:{st.st_size}".encode())
+    out = cache_dir / f"{digest.hexdigest()[:24]}.csv"
     if not out.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
-        # Undecodable bytes become U+FFFD; the loader quarantines any row holding one.
-        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        with path.open("rb") as src, tmp.open("w", encoding="utf-8", newline="") as dst:
+        # Undecodable bytes become U+FFFD (the loader quarantines any row holding one);
+        # newline=None folds \r\n and \r into \n when a file mixes them.
+        with path.open(encoding=encoding, errors="replace", newline=None if newlines else "") \
+                as src, tmp.open("w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(CHUNK):
-                dst.write(decoder.decode(chunk))
-            dst.write(decoder.decode(b"", final=True))
+                dst.write(chunk)
         tmp.replace(out)
     return out
 
@@ -103,8 +131,9 @@ def detect_delimiter(text_head: str, suffix: str) -> str:
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path) -> Detected:
-    encoding, damaged = detect_encoding(path)
-    utf8 = _utf8_copy(path, encoding, damaged, cache_dir)
+    found = scan(path)
+    encoding, damaged = detect_encoding(path, found)
+    utf8 = _utf8_copy(path, encoding, damaged, found.mixed_newlines, cache_dir)
     with utf8.open(encoding="utf-8-sig", newline="") as f:
         head = f.read(CHUNK)
     if not head.strip():
@@ -121,13 +150,14 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Pat
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
         "SELECT row_number() OVER () + 1 AS _line, * FROM read_csv(?, header = true, "
         "delim = ?, quote = '\"', escape = '\"', columns = ?, store_rejects = true, "
-        "max_line_size = 20000000, auto_detect = false)",
+        "max_line_size = 64000000, auto_detect = false)",
         [str(utf8), delimiter, columns],
     )
-    rejects = [Reject(int(line), "malformed_row", f"{etype}: {msg}", (raw or "")[:500])
-               for line, etype, msg, raw in cur.execute(
-                   "SELECT line, error_type::VARCHAR, error_message, csv_line "
-                   "FROM reject_errors ORDER BY line").fetchall()]
+    # DuckDB reports one error per bad column; the row is quarantined once, with them all.
+    rejects = [Reject(int(line), "malformed_row", msg, (raw or "")[:500])
+               for line, msg, raw in cur.execute(
+                   "SELECT line, string_agg(DISTINCT error_type::VARCHAR, ', '), any_value(csv_line)"
+                   " FROM reject_errors GROUP BY line ORDER BY line").fetchall()]
     # DuckDB numbers accepted rows only; shift them past each rejected line.
     for r in rejects:
         cur.execute(f"UPDATE {table} SET _line = _line + 1 WHERE _line >= ?", [r.line])

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
+from pipelines.contract import LOCAL_TIMEZONE
 from pipelines.sources import Detected, Reject, SourceError
 
-LOCAL_TZ = ZoneInfo("Asia/Taipei")
+LOCAL_TZ = ZoneInfo(LOCAL_TIMEZONE)
 # ADL and cmi5 verb IRIs -> our verbs. Anything else is quarantined, not guessed.
 VERBS = {
     "http://adlnet.gov/expapi/verbs/completed": "completed",
@@ -115,7 +116,8 @@ def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
     category = next((v for k, v in extensions.items() if k.rstrip("/").endswith("category")), None)
     result = stmt.get("result") or {}
     scaled = _scaled(result.get("score") or {})
-    minutes = iso_minutes(result.get("duration", "")) if result.get("duration") else None
+    duration = result.get("duration")
+    minutes = iso_minutes(duration) if duration else None
     try:
         occurred = _local(stmt.get("timestamp") or stmt.get("stored") or "")
     except ValueError:
@@ -124,7 +126,9 @@ def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
         "event_id": str(stmt.get("id") or ""), "manager_id": manager, "occurred_at": occurred,
         "course_id": obj.get("id"), "title": title, "category": category, "verb": verb,
         "score_scaled": None if scaled is None else str(scaled),
-        "duration_min": None if minutes is None else str(minutes),
+        # an unreadable duration is passed on as is, so the row is quarantined, not shortened
+        "duration_min": str(duration) if minutes is None and duration else
+        None if minutes is None else str(minutes),
         "certification": extensions.get("certification"),
     }
 

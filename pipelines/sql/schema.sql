@@ -1,8 +1,11 @@
 -- Warehouse schema: the canonical feed tables, the load audit, and the score marts.
 -- Idempotent: every statement can run against an existing warehouse.
+-- Feed tables carry no PRIMARY KEY index: the loader keeps each natural key unique (repeats
+-- within a file are quarantined, a re-exported row replaces the stored one), and an index over
+-- millions of keys would cost more memory and time than the whole load.
 
 CREATE TABLE IF NOT EXISTS roster (
-    manager_id      VARCHAR PRIMARY KEY,
+    manager_id      VARCHAR NOT NULL,
     name            VARCHAR NOT NULL,
     team_id         VARCHAR NOT NULL,
     team_name       VARCHAR NOT NULL,
@@ -21,12 +24,11 @@ CREATE TABLE IF NOT EXISTS targets (
     scope_id        VARCHAR NOT NULL,
     period          VARCHAR NOT NULL,      -- month: YYYY-MM
     metric_key      VARCHAR NOT NULL,
-    target          DOUBLE NOT NULL,
-    PRIMARY KEY (scope, scope_id, period, metric_key)
+    target          DOUBLE NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS marketing_activity (
-    activity_id     VARCHAR PRIMARY KEY,
+    activity_id     VARCHAR NOT NULL,
     manager_id      VARCHAR NOT NULL,
     occurred_at     TIMESTAMP NOT NULL,
     logged_at       TIMESTAMP,
@@ -43,7 +45,7 @@ CREATE TABLE IF NOT EXISTS marketing_activity (
 );
 
 CREATE TABLE IF NOT EXISTS client_contact (
-    contact_id         VARCHAR PRIMARY KEY,
+    contact_id         VARCHAR NOT NULL,
     manager_id         VARCHAR NOT NULL,
     client_id          VARCHAR NOT NULL,   -- keyed hash, never the raw identifier
     client_tier        VARCHAR,
@@ -65,7 +67,7 @@ CREATE TABLE IF NOT EXISTS client_contact (
 );
 
 CREATE TABLE IF NOT EXISTS learning_event (
-    event_id        VARCHAR PRIMARY KEY,
+    event_id        VARCHAR NOT NULL,
     manager_id      VARCHAR NOT NULL,
     occurred_at     TIMESTAMP NOT NULL,
     course_id       VARCHAR,
@@ -79,7 +81,7 @@ CREATE TABLE IF NOT EXISTS learning_event (
 );
 
 CREATE TABLE IF NOT EXISTS portfolio_event (
-    event_id        VARCHAR PRIMARY KEY,
+    event_id        VARCHAR NOT NULL,
     manager_id      VARCHAR NOT NULL,
     occurred_at     TIMESTAMP NOT NULL,
     kind            VARCHAR NOT NULL,      -- disbursed | inspection_due | overdue | npl | audit_finding | misconduct

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench-…`): goals from the issues, measured here, never timed in tests."""
