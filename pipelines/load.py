@@ -195,9 +195,16 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
             skip = (f"""coalesce({skip}, CASE WHEN NOT list_contains(?, "{h}") """
                     f"""THEN ? || '=' || coalesce("{h}", '') END)""")
             params.extend([list(kept), wanted])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT _line, {', '.join(selects)}, "
-                f"{skip} AS _skip FROM stg_raw", params)
+    # inside a transaction rowids start at a large offset: count from the first one
+    line = ("rowid - (SELECT min(rowid) FROM stg_raw) + 2" if detected.line_from_rowid
+            else "_line")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT {line} AS _line, "
+                f"{', '.join(selects)}, {skip} AS _skip FROM stg_raw", params)
     con.execute("DROP TABLE stg_raw")
+    if detected.line_from_rowid:
+        # rowid counts accepted rows only: move each row past the rejected lines before it
+        for reject in sorted(detected.rejects, key=lambda r: r.line):
+            con.execute("UPDATE stg SET _line = _line + 1 WHERE _line >= ?", [reject.line])
     for column, how in prof.transforms.items():
         _transform(con, column, how, [*prof.date_formats, *TIMESTAMP_FORMATS])
     for column, via in prof.resolve.items():

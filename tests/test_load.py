@@ -60,6 +60,18 @@ def test_bad_rows_are_quarantined_with_line_column_and_reason(roster_loaded, tmp
     ]
 
 
+def test_line_numbers_are_file_lines_even_past_malformed_rows(roster_loaded, tmp_path):
+    path = write_csv(tmp_path / "m.csv", [MKT, dict(MKT, activity_id="M2"),
+                                          dict(MKT, activity_id="M3", manager_id="ZZ")])
+    text = path.read_text(encoding="utf-8").splitlines()
+    text.insert(2, "broken,row")                      # line 3 of the file
+    path.write_text("\r\n".join(text) + "\r\n", encoding="utf-8")
+    [r] = load.load_paths(roster_loaded, [path])
+    assert (r.rows_read, r.landed, r.quarantined) == (4, 2, 2)
+    assert _rows(roster_loaded, "SELECT line, reason_code FROM quarantine ORDER BY line") == [
+        (3, "malformed_row"), (5, "unknown_manager")]
+
+
 def test_same_file_twice_adds_nothing(roster_loaded, tmp_path):
     path = write_csv(tmp_path / "m.csv", [MKT, dict(MKT, activity_id="M2")])
     load.load_paths(roster_loaded, [path])

@@ -23,7 +23,7 @@ def test_encodings_bank_exports_use_are_detected_and_decoded(tmp_path, encoding,
     con = duckdb.connect()
     detected = stage_file(con, path, "t", tmp_path / "cache")
     assert detected.encoding == expected
-    names = [r[0] for r in con.execute('SELECT "name" FROM t ORDER BY _line').fetchall()]
+    names = [r[0] for r in con.execute('SELECT "name" FROM t ORDER BY rowid').fetchall()]
     assert names[:2] == ["王大明", "李小華"]
 
 
@@ -36,13 +36,14 @@ def test_delimiters(tmp_path, delimiter):
     assert detected.header == ["manager_id", "name", "team_name"]
 
 
-def test_line_numbers_point_at_the_file_lines_even_past_a_malformed_row(tmp_path):
+def test_malformed_rows_are_rejected_with_their_line(tmp_path):
     path = tmp_path / "r.csv"
-    path.write_text("a,b\n1,x\n2,y,extra\n3,z\n", encoding="utf-8")
+    path.write_text("a,b\n1,x\n2,y,extra\n3,z\n4\n", encoding="utf-8")
     con = duckdb.connect()
     detected = stage_file(con, path, "t", tmp_path / "cache")
-    assert [(r.line, r.reason_code) for r in detected.rejects] == [(3, "malformed_row")]
-    assert con.execute("SELECT _line, a FROM t ORDER BY _line").fetchall() == [(2, "1"), (4, "3")]
+    assert [(r.line, r.reason_code) for r in detected.rejects] == [(3, "malformed_row"),
+                                                                   (5, "malformed_row")]
+    assert con.execute("SELECT a FROM t ORDER BY rowid").fetchall() == [("1",), ("3",)]
 
 
 def test_empty_and_unsupported_files_say_what_to_do(tmp_path):

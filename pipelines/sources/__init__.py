@@ -30,12 +30,14 @@ class Detected:
     header: list[str] = field(default_factory=list)
     damaged_sequences: int = 0        # bytes that did not decode; their rows are quarantined
     voided: list[str] = field(default_factory=list)      # xAPI statement ids voided by the file
+    line_from_rowid: bool = False     # no _line column: rows are in file order (CSV)
     rejects: list[Reject] = field(default_factory=list)  # rows the reader itself could not take
 
     def to_json(self) -> str:
         d = asdict(self)
         d.pop("rejects")
         d.pop("voided")
+        d.pop("line_from_rowid")
         return json.dumps(d, ensure_ascii=False)
 
 
