@@ -17,6 +17,7 @@ from pipelines.contract import FEEDS, LOCAL_TIMEZONE, TIMESTAMP_FORMATS, Feed
 from pipelines.profiles import ProfileError
 from pipelines.pseudonym import load_key, pseudonymise
 from pipelines.sources import Detected, SourceError, stage_file
+from pipelines.validate import Sql
 
 LOADABLE = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
 
@@ -114,17 +115,19 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     if prev:
         result.already_loaded_run, result.feed, result.profile = prev[0]
         return result
+    step("read")
+    # Reading only fills temp tables, so it runs before the transaction: a reader may retry
+    # after a DuckDB error, which would abort an open transaction.
+    detected = stage_file(con, path, "stg_raw", settings.cache_dir, manager_lookup(con))
+    prof = _pick_profile(settings, detected, feed, profile)
+    spec = FEEDS[prof.feed]
     con.begin()
     try:
-        step("read")
-        detected = stage_file(con, path, "stg_raw", settings.cache_dir, manager_lookup(con))
-        prof = _pick_profile(settings, detected, feed, profile)
-        spec = FEEDS[prof.feed]
         run_id = con.execute("SELECT nextval('load_run_seq')").fetchall()[0][0]
         step("map")
-        _map_columns(con, prof, detected)
+        stg = _map_columns(con, prof, detected)
         step("check")
-        _check(con, spec, detected, run_id, path, list(prof.date_formats))
+        _check(con, stg, spec, detected, run_id, path, list(prof.date_formats))
         step("land")
         counts = _land(con, settings, spec, run_id)
         if detected.voided and spec.name == "learning_event":
@@ -157,8 +160,15 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     except BaseException:
         con.rollback()
         raise
+    finally:
+        _drop_work_tables(con)
     result.seconds = round(time.perf_counter() - t0, 3)
     return result
+
+
+def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in ("checked", "stg_raw", "reject_breaks"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _pick_profile(settings: Settings, detected: Detected, feed: str | None,
@@ -172,15 +182,21 @@ def _pick_profile(settings: Settings, detected: Detected, feed: str | None,
 
 
 def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
-                 detected: Detected) -> None:
-    """stg_raw (file headers) -> stg (canonical names, trimmed text, profile rules applied)."""
+                 detected: Detected) -> Sql:
+    """stg_raw (file headers) -> `stg` (canonical names, trimmed text, profile rules applied),
+    returned as a WITH clause and its parameters.
+
+    A chain of CTEs, not tables: the rows are copied once, into `checked`, however many rules
+    apply (and a view could not take bound parameters)."""
     spec = FEEDS[prof.feed]
     header = detected.header
     sources = prof.sources(header)
+    formats = [*prof.date_formats, *TIMESTAMP_FORMATS]
+    # 1. the source's columns, trimmed, under canonical names; defaults; which rows to skip
     selects, params = [], []
     for col in spec.columns:
         if col.name in sources:
-            expr = "coalesce(" + ", ".join(f"""NULLIF(trim("{h}"), '')"""
+            expr = "coalesce(" + ", ".join(f"""NULLIF(trim(r."{h}"), '')"""
                                            for h in sources[col.name]) + ")"
         else:
             expr = "CAST(NULL AS VARCHAR)"
@@ -192,106 +208,128 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
     for wanted, kept in prof.keep.items():
         h = prof.header_of(header, wanted)
         if h:
-            skip = (f"""coalesce({skip}, CASE WHEN NOT list_contains(?, "{h}") """
-                    f"""THEN ? || '=' || coalesce("{h}", '') END)""")
+            skip = (f"""coalesce({skip}, CASE WHEN NOT list_contains(?, r."{h}") """
+                    f"""THEN ? || '=' || coalesce(r."{h}", '') END)""")
             params.extend([list(kept), wanted])
-    # inside a transaction rowids start at a large offset: count from the first one
-    line = ("rowid - (SELECT min(rowid) FROM stg_raw) + 2" if detected.line_from_rowid
-            else "_line")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT {line} AS _line, "
-                f"{', '.join(selects)}, {skip} AS _skip FROM stg_raw", params)
-    con.execute("DROP TABLE stg_raw")
-    if detected.line_from_rowid:
-        # rowid counts accepted rows only: move each row past the rejected lines before it
-        for reject in sorted(detected.rejects, key=lambda r: r.line):
-            con.execute("UPDATE stg SET _line = _line + 1 WHERE _line >= ?", [reject.line])
-    for column, how in prof.transforms.items():
-        _transform(con, column, how, [*prof.date_formats, *TIMESTAMP_FORMATS])
-    for column, via in prof.resolve.items():
-        con.execute(f'UPDATE stg SET "{column}" = r.manager_id FROM roster r '
-                    f'WHERE stg."{column}" = r.{via} AND r.{via} IS NOT NULL')
+    with_sql = (f"WITH stg_1 AS (SELECT {_line_expr(con, detected)} AS _line, "
+                f"{', '.join(selects)}, {skip} AS _skip FROM {_numbered(detected)})")
+    with_params = params
+    # 2. unit and time-zone transforms, value maps, and ids resolved through the roster
+    selects, params, joins, join_params = [], [], [], []
     for col in spec.columns:
+        expr, p = f's."{col.name}"', []
+        if col.name in prof.transforms:
+            expr, p = _transform(expr, prof.transforms[col.name], formats)
         if col.enum or col.name in prof.values:
-            _apply_value_map(con, prof, col.name)
-    for column, parts in prof.derive.items():
-        _derive(con, spec, column, parts, [*prof.date_formats, *TIMESTAMP_FORMATS])
-
-
-def _derive(con: duckdb.DuckDBPyConnection, spec: Feed, column: str, parts: list[str],
-            formats: list[str]) -> None:
-    """A stable id from the row's canonical values, for exports without one: the same visit
-    re-exported (in another encoding, script or date style) gets the same id."""
-    exprs, params = [], []
-    for name in parts:
-        expr, p = validate.typed(spec.column(name), formats)
-        exprs.append(f"coalesce(CAST(({expr}) AS VARCHAR), '')")
+            expr, p = _value_map(con, (with_sql, with_params), prof, col.name, expr, p)
+        if col.name in prof.resolve:
+            via = prof.resolve[col.name]  # one of EXTERNAL_IDS, checked when the profile loads
+            alias = f"res_{col.name}"
+            joins.append(f"LEFT JOIN (SELECT {via} AS k, any_value(manager_id) AS v FROM roster "
+                         f"WHERE {via} IS NOT NULL GROUP BY 1) {alias} ON {alias}.k = {expr}")
+            join_params.extend(p)
+            expr = f"coalesce({alias}.v, {expr})"
+        selects.append(f'{expr} AS "{col.name}"')
         params.extend(p)
-    con.execute(f"""UPDATE stg SET "{column}" = 'd' || substr(sha256(concat_ws('|', """
-                f"""{', '.join(exprs)})), 1, 24) WHERE "{column}" IS NULL""", params)
+    with_sql += (f", stg_2 AS (SELECT s._line, {', '.join(selects)}, s._skip FROM stg_1 s "
+                 f"{' '.join(joins)})")
+    with_params = [*with_params, *params, *join_params]
+    # 3. ids derived from the row's canonical values
+    derived, params = [], []
+    for column, parts in prof.derive.items():
+        exprs = []
+        for name in parts:
+            expr, p = validate.typed(spec.column(name), formats)
+            exprs.append(f"coalesce(CAST(({expr}) AS VARCHAR), '')")
+            params.extend(p)
+        # the same visit re-exported (other encoding, script or date style) keeps its id
+        derived.append(f"""coalesce("{column}", 'd' || substr(sha256(concat_ws('|', """
+                       f"""{', '.join(exprs)})), 1, 24)) AS "{column}" """)
+    replace = f"REPLACE ({', '.join(derived)})" if derived else ""
+    return (f"{with_sql}, stg AS (SELECT * {replace} FROM stg_2)", [*with_params, *params])
 
 
-def _transform(con: duckdb.DuckDBPyConnection, column: str, how: str,
-               formats: list[str]) -> None:
-    c = f'"{column}"'
+def _numbered(detected: Detected) -> str:
+    if not detected.line_from_rowid:
+        return "stg_raw r"
+    # inside a transaction rowids start at a large offset: count from the first one
+    base = "(SELECT *, rowid - (SELECT min(rowid) FROM stg_raw) AS _k FROM stg_raw) r"
+    return f"{base} ASOF LEFT JOIN reject_breaks b ON r._k >= b.k" if detected.rejects else base
+
+
+def _line_expr(con: duckdb.DuckDBPyConnection, detected: Detected) -> str:
+    """File line of each row: CSV rows are numbered from rowid (a row_number() window costs a
+    third of the read), then moved past the lines DuckDB rejected before them."""
+    if not detected.line_from_rowid:
+        return "r._line"
+    if not detected.rejects:
+        return "r._k + 2"
+    lines = sorted(r.line for r in detected.rejects)
+    # from accepted row k = line - 2 - i onwards, i+1 rejected lines lie before it
+    # (consecutive rejected lines share a k; the last of them holds the whole shift)
+    breaks = {line - 2 - i: i + 1 for i, line in enumerate(lines)}
+    con.register("reject_breaks_arrow", pa.table({"k": list(breaks),
+                                                  "shift": list(breaks.values())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE reject_breaks AS SELECT * FROM reject_breaks_arrow")
+    con.unregister("reject_breaks_arrow")
+    return "r._k + 2 + coalesce(b.shift, 0)"
+
+
+def _transform(expr: str, how: str, formats: list[str]) -> Sql:
     if how == "utc_to_local":  # e.g. Salesforce API exports: CreatedDate is UTC
-        parsed = f"try_strptime({c}, ?)"
-        con.execute(f"UPDATE stg SET {c} = strftime(timezone(?, {parsed} AT TIME ZONE 'UTC'), "
-                    f"'%Y-%m-%d %H:%M:%S') WHERE {parsed} IS NOT NULL",
-                    [LOCAL_TIMEZONE, formats, formats])
-        return
+        return (f"coalesce(strftime(timezone(?, try_strptime({expr}, ?) AT TIME ZONE 'UTC'), "
+                f"'%Y-%m-%d %H:%M:%S'), {expr})", [LOCAL_TIMEZONE, formats])
     factor = {"seconds_to_minutes": 1 / 60, "hours_to_minutes": 60}[how]
-    con.execute(f"UPDATE stg SET {c} = CAST(round(try_cast({c} AS DOUBLE) * ?, 2) AS VARCHAR) "
-                f"WHERE try_cast({c} AS DOUBLE) IS NOT NULL", [factor])
+    return (f"coalesce(CAST(round(try_cast({expr} AS DOUBLE) * ?, 2) AS VARCHAR), {expr})",
+            [factor])
 
 
-def _apply_value_map(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, column: str) -> None:
-    """Rewrite each distinct raw value to its canonical one (script, case and aliases folded)."""
+def _value_map(con: duckdb.DuckDBPyConnection, stg_1: Sql, prof: profiles.Profile, column: str,
+               expr: str, params: list) -> Sql:
+    """Each distinct raw value mapped to its canonical one (script, case and aliases folded)."""
     mapping, default = prof.value_map(column)
     raw = [r[0] for r in con.execute(
-        f'SELECT DISTINCT "{column}" FROM stg WHERE "{column}" IS NOT NULL').fetchall()]
+        f"{stg_1[0]} SELECT DISTINCT {expr} FROM stg_1 s WHERE {expr} IS NOT NULL",
+        [*stg_1[1], *params, *params]).fetchall()]
     pairs = [(v, mapping.get(profiles.norm(v), default)) for v in raw]
     pairs = [(v, c) for v, c in pairs if c is not None and c != v]
     if not pairs:
-        return
-    con.register("value_map", pa.table({"raw": [p[0] for p in pairs],
-                                        "canonical": [p[1] for p in pairs]}))
-    try:
-        con.execute(f'UPDATE stg SET "{column}" = value_map.canonical FROM value_map '
-                    f'WHERE stg."{column}" = value_map.raw')
-    finally:
-        con.unregister("value_map")
+        return expr, params
+    whens = " ".join("WHEN ? THEN ?" for _ in pairs)
+    return (f"CASE {expr} {whens} ELSE {expr} END",
+            [*params, *[x for pair in pairs for x in pair], *params])
 
 
-def _column_formats(con: duckdb.DuckDBPyConnection, spec: Feed,
+def _column_formats(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed,
                     preferred: list[str]) -> dict[str, list[str]]:
     """Per date column, the format list with the file's own format first."""
     out = {}
     for col in spec.columns:
         if col.type in ("timestamp", "date"):
             sample = [r[0] for r in con.execute(
-                f'SELECT "{col.name}" FROM stg WHERE "{col.name}" IS NOT NULL LIMIT ?',
-                [validate.SAMPLE_ROWS]).fetchall()]
+                f'{stg[0]} SELECT "{col.name}" FROM stg WHERE "{col.name}" IS NOT NULL LIMIT ?',
+                [*stg[1], validate.SAMPLE_ROWS]).fetchall()]
             out[col.name] = validate.date_formats(sample, preferred)
     return out
 
 
-def _check(con: duckdb.DuckDBPyConnection, spec: Feed, detected: Detected, run_id: int,
-           path: Path, preferred_formats: list[str]) -> None:
+def _check(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, detected: Detected,
+           run_id: int, path: Path, preferred_formats: list[str]) -> None:
     """One pass types every row and flags the failing ones; only those are examined per check."""
-    formats = _column_formats(con, spec, preferred_formats)
+    formats = _column_formats(con, stg, spec, preferred_formats)
     typed_cols, params = [], []
     for col in spec.columns:
         if col.type != "text":
             expr, p = validate.typed(col, formats.get(col.name))
             typed_cols.append(f"{expr} AS {validate.t(col.name)}")
             params.extend(p)
-    all_checks = validate.checks(spec)
+    all_checks = validate.checks(spec, damaged=detected.damaged_sequences > 0)
     cond, cond_params = validate.any_failure(all_checks)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {cond} AS _bad FROM "
-                f"(SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg)",
-                [*cond_params, *params])  # in the order they appear in the text
-    con.execute("DROP TABLE stg")
-    insert = "INSERT INTO quarantine SELECT ?, ?, _line, column_name, raw_value, reason_code, detail"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {stg[0]} SELECT *, {cond} AS _bad "
+                f"FROM (SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg)",
+                [*stg[1], *cond_params, *params])  # in the order they appear in the text
+    insert = ("INSERT INTO quarantine "
+              "SELECT ?, ?, _line, column_name, raw_value, reason_code, detail")
     for check in all_checks:
         sql, p = validate.failing_rows(check)
         con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
@@ -318,31 +356,29 @@ def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
                 joins.append(f'LEFT JOIN {alias} ON {alias}.raw = c."{col.name}"')
                 value = f"{alias}.hashed"
         selects.append(f'{value} AS "{col.name}"')
-    con.execute(f"CREATE OR REPLACE TEMP TABLE good AS SELECT {', '.join(selects)} "
-                f"FROM checked c {' '.join(joins)} WHERE NOT c._bad AND c._line NOT IN "
-                "(SELECT line FROM quarantine WHERE load_run_id = ?)", [run_id])
+    # a CTE, not a table: the rows are written once, straight into the feed table
+    good = (f"WITH good AS (SELECT {', '.join(selects)} FROM checked c {' '.join(joins)} "
+            "WHERE NOT c._bad AND c._line NOT IN "
+            "(SELECT line FROM quarantine WHERE load_run_id = ?)) ")
     staged = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
-    con.execute("DROP TABLE checked")
     key_match = " AND ".join(f'g."{k}" = t."{k}"' for k in spec.key)
     same = " AND ".join(f'g."{c}" IS NOT DISTINCT FROM t."{c}"' for c in cols)
     identical, updated = con.execute(
-        f"SELECT coalesce(count_if({same}), 0), coalesce(count_if(NOT ({same})), 0) "
-        f"FROM good g JOIN {spec.table} t ON {key_match}").fetchall()[0]
+        f"{good} SELECT coalesce(count_if({same}), 0), coalesce(count_if(NOT ({same})), 0) "
+        f"FROM good g JOIN {spec.table} t ON {key_match}", [run_id]).fetchall()[0]
     col_list = ", ".join(f'"{c}"' for c in cols)
     extra = "" if spec.table in ("roster", "targets") else ", load_run_id"
     if updated:
         # a corrected re-export: the stored version of each changed row gives way to the new one
-        con.execute(f"DELETE FROM {spec.table} t WHERE EXISTS (SELECT 1 FROM good g "
-                    f"WHERE {key_match} AND NOT ({same}))")
-    con.execute(
-        f"INSERT INTO {spec.table} ({col_list}{extra}) "
+        con.execute(f"{good} DELETE FROM {spec.table} t WHERE EXISTS (SELECT 1 FROM good g "
+                    f"WHERE {key_match} AND NOT ({same}))", [run_id])
+    written = con.execute(
+        f"INSERT INTO {spec.table} ({col_list}{extra}) {good}"
         f"SELECT g.*{', ?' if extra else ''} FROM good g "
         f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {key_match})",
-        [run_id] if extra else [])
-    good = con.execute("SELECT count(*) FROM good").fetchall()[0][0]
-    con.execute("DROP TABLE good")
+        [run_id, run_id] if extra else [run_id]).fetchall()[0][0]
     return {"staged": staged, "identical": identical, "updated": updated,
-            "inserted": good - identical - updated}
+            "inserted": written - updated}
 
 
 def _pseudonym_map(con: duckdb.DuckDBPyConnection, settings: Settings, column: str) -> str | None:

@@ -69,13 +69,15 @@ class Check:
     detail: str = "''"
 
 
-def checks(feed: Feed) -> list[Check]:
-    """Every row check for this feed (duplicates within the file are checked separately)."""
+def checks(feed: Feed, damaged: bool = True) -> list[Check]:
+    """Every row check for this feed (duplicates within the file are checked separately).
+
+    `damaged`: the reader replaced undecodable bytes with U+FFFD somewhere in the file."""
     out = [Check(None, "not_applicable", "_skip IS NOT NULL")]
     for col in feed.columns:
         raw, typ = f'"{col.name}"', t(col.name)
-        # U+FFFD marks bytes that did not decode: the row is damaged, never stored as mojibake.
-        out.append(Check(col.name, "invalid_encoding", f"contains({raw}, '\ufffd')"))
+        if damaged:  # such rows are quarantined, never stored as mojibake
+            out.append(Check(col.name, "invalid_encoding", f"contains({raw}, '\ufffd')"))
         if col.required:
             out.append(Check(col.name, "required", f"{raw} IS NULL"))
         if col.type == "text":

@@ -38,24 +38,39 @@ class Scan:
 
 
 def scan(path: Path) -> Scan:
+    """Validate UTF-8 over the whole file (fast while it is clean) and look at the line endings
+    of its head; a file mixing them further down is caught when DuckDB reads it."""
     out = Scan()
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    last = b""
+    strict = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    lenient = None
     with path.open("rb") as f:
+        head = True
         while chunk := f.read(CHUNK):
-            if not chunk.isascii():
-                text = decoder.decode(chunk)
-                bad = text.count("\ufffd")
-                out.utf8_bad += bad
-                # each multi-byte character is 2-4 bytes for 1 character: a cheap lower bound
-                out.utf8_chars += (len(chunk) - len(text)) // 3
-            else:  # still decoded: a sequence cut at the previous chunk's end shows up here
-                out.utf8_bad += decoder.decode(chunk).count("\ufffd")
-            out.crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
-            out.lf += chunk.count(b"\n")
-            out.cr += chunk.count(b"\r")
-            last = chunk[-1:]
-    out.utf8_bad += decoder.decode(b"", final=True).count("\ufffd")
+            if head:
+                out.crlf, out.lf, out.cr = (chunk.count(b"\r\n"), chunk.count(b"\n"),
+                                            chunk.count(b"\r"))
+                head = False
+            if lenient is None:
+                try:
+                    text = strict.decode(chunk)
+                    out.utf8_chars += (len(chunk) - len(text)) // 3
+                    continue
+                except UnicodeDecodeError:
+                    # count from here on, replacing what does not decode
+                    lenient = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                    pending = strict.getstate()[0]
+                    text = lenient.decode(pending + chunk)
+            else:
+                text = lenient.decode(chunk)
+            bad = text.count("\ufffd")
+            out.utf8_bad += bad
+            # each multi-byte character is 2-4 bytes for 1 character: a cheap lower bound
+            out.utf8_chars += max(0, (len(chunk) - len(text)) // 3)
+    final = lenient or strict
+    try:
+        out.utf8_bad += final.decode(b"", final=True).count("\ufffd")
+    except UnicodeDecodeError:  # the file ends inside a character
+        out.utf8_bad += 1
     return out
 
 
@@ -137,7 +152,19 @@ def detect_delimiter(text_head: str, suffix: str) -> str:
 def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path) -> Detected:
     found = scan(path)
     encoding, damaged = detect_encoding(path, found)
-    utf8 = _utf8_copy(path, encoding, damaged, found.mixed_newlines, cache_dir)
+    try:
+        return _read(con, path, table, cache_dir, encoding, damaged, found.mixed_newlines)
+    except duckdb.InvalidInputException as exc:
+        if found.mixed_newlines or "state machine" not in str(exc):
+            raise SourceError(f"{path}: DuckDB cannot parse this file ({str(exc).splitlines()[0]})"
+                              "; check its quoting, or save it again from Excel") from exc
+        # line endings change further down the file: fold them, then read again
+        return _read(con, path, table, cache_dir, encoding, damaged, True)
+
+
+def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
+          encoding: str, damaged: int, newlines: bool) -> Detected:
+    utf8 = _utf8_copy(path, encoding, damaged, newlines, cache_dir)
     with utf8.open(encoding="utf-8-sig", newline="") as f:
         head = f.read(CHUNK)
     if not head.strip():
@@ -160,8 +187,9 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Pat
     # DuckDB reports one error per bad column; the row is quarantined once, with them all.
     rejects = [Reject(int(line), "malformed_row", msg, (raw or "")[:500])
                for line, msg, raw in cur.execute(
-                   "SELECT line, string_agg(DISTINCT error_type::VARCHAR, ', '), any_value(csv_line)"
-                   " FROM reject_errors GROUP BY line ORDER BY line").fetchall()]
+                   "SELECT line, string_agg(DISTINCT error_type::VARCHAR, ', '), "
+                   "any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line")
+               .fetchall()]
     # Rows are stored in file order, so the loader numbers them from rowid (a row_number()
     # window would cost a third of the read), skipping the lines DuckDB rejected.
     return Detected("csv", encoding=encoding, delimiter=delimiter, header=names, rejects=rejects,
