@@ -13,6 +13,7 @@ ENV_DB = "AWARENESS_DB"
 ENV_SNAPSHOTS = "AWARENESS_SNAPSHOTS"
 ENV_DATA = "AWARENESS_DATA"
 ENV_RULES = "AWARENESS_RULES"
+ENV_MEMORY = "AWARENESS_MEMORY_LIMIT"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Settings:
     rules_path: Path
     profiles_dir: Path
     keep_snapshots: int = 3
+    memory_limit: str = "1GB"     # DuckDB's cap for pipeline work; beyond it, it spills to disk
 
     def with_db(self, db: str | Path | None) -> Settings:
         return self if db is None else replace(self, db_path=Path(db))
@@ -44,4 +46,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cache_dir=data_dir / ".cache",
         rules_path=Path(env.get(ENV_RULES, PACKAGE_DIR / "rules.toml")),
         profiles_dir=PACKAGE_DIR / "profiles",
+        memory_limit=env.get(ENV_MEMORY, "1GB"),
     )

@@ -15,6 +15,7 @@ class Column:
     pseudonymise: bool = False    # client identifiers: keyed hash on the way in
     default: bool | None = None   # value for a missing boolean (exports often leave them blank)
     future_ok: bool = False       # a date that may lie ahead (a due date), unlike a log time
+    free_text: bool = False       # stored as written: not trimmed, not matched against anything
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
         Column("outcome", required=True, enum=OUTCOMES),
         Column("amount", "number", min=0),
         Column("co_manager_ids"),
-        Column("notes"),
+        Column("notes", free_text=True),
     )),
     Feed("client_contact", "client_contact", ("contact_id",), (
         Column("contact_id", required=True),
@@ -104,14 +105,14 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
         Column("checklist_complete", "bool"),
         Column("risk_flag", "bool", default=False),
         Column("location_verified", "bool"),
-        Column("notes"),
+        Column("notes", free_text=True),
     )),
     Feed("learning_event", "learning_event", ("event_id",), (
         Column("event_id", required=True),
         Column("manager_id", required=True),
         Column("occurred_at", "timestamp", required=True),
         Column("course_id"),
-        Column("title"),
+        Column("title", free_text=True),
         Column("category", required=True, enum=LEARNING_CATEGORIES),
         Column("verb", required=True, enum=LEARNING_VERBS),
         Column("score_scaled", "number", min=0, max=1),
@@ -126,7 +127,7 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
         Column("client_id", pseudonymise=True),
         Column("amount", "number", min=0),
         Column("confirmed", "bool", default=True),
-        Column("notes"),
+        Column("notes", free_text=True),
     )),
 )}
 

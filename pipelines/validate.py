@@ -8,7 +8,7 @@ from pipelines.contract import FALSE_WORDS, TIMESTAMP_FORMATS, TRUE_WORDS, Colum
 Sql = tuple[str, list]
 EARLIEST = "2000-01-01"
 FUTURE_TOLERANCE_DAYS = 1
-MAX_TEXT = 10_000      # longer free text is a broken export, not a note
+MAX_TEXT_BYTES = 32_768   # longer text is a broken export, not a note (~10,000 Chinese chars)
 SAMPLE_ROWS = 2_000    # rows looked at to find a date column's format
 
 
@@ -81,8 +81,8 @@ def checks(feed: Feed, damaged: bool = True) -> list[Check]:
         if col.required:
             out.append(Check(col.name, "required", f"{raw} IS NULL"))
         if col.type == "text":
-            out.append(Check(col.name, "too_long", f"length({raw}) > {MAX_TEXT}",
-                             detail=f"length({raw})::VARCHAR || ' characters'"))
+            out.append(Check(col.name, "too_long", f"strlen({raw}) > {MAX_TEXT_BYTES}",
+                             detail=f"strlen({raw})::VARCHAR || ' bytes'"))
         else:
             out.append(Check(col.name, f"invalid_{col.type}",
                              f"{raw} IS NOT NULL AND {typ} IS NULL"))
