@@ -23,7 +23,9 @@ def snapshot() -> str | None:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def query(snapshot_path: str, sql: str, params: tuple = ()) -> pd.DataFrame:
     """One short-lived read-only connection per query; the snapshot path is part of the key."""
-    con = duckdb.connect(snapshot_path, read_only=True)
+    # no replacement scans: a missing table must fail, not silently read a Python variable
+    con = duckdb.connect(snapshot_path, read_only=True,
+                         config={"python_enable_replacements": False})
     try:
         return con.execute(sql, list(params)).df()
     finally:
@@ -63,3 +65,32 @@ def leaderboard(snap: str, grain: str, period: str) -> pd.DataFrame:
 
 def snapshot_mtime(snap: str) -> float:
     return Path(snap).stat().st_mtime
+
+
+def feed_summary(snap: str) -> pd.DataFrame:
+    return query(snap, """
+        SELECT f.feed, f.rows, f.first_at, f.last_at, max(l.finished_at) AS last_loaded
+        FROM feed_summary f LEFT JOIN load_run l ON l.feed = f.feed
+        GROUP BY ALL ORDER BY f.feed""")
+
+
+def load_runs(snap: str) -> pd.DataFrame:
+    return query(snap, """
+        SELECT load_run_id, finished_at, source_file, feed, profile, detected, rows_read,
+               rows_landed, rows_duplicate, rows_quarantined,
+               datediff('millisecond', started_at, finished_at) / 1000.0 AS seconds
+        FROM load_run ORDER BY load_run_id DESC""")
+
+
+def quarantine(snap: str, load_run_id: int | None = None, limit: int = 1000) -> pd.DataFrame:
+    return query(snap, """
+        SELECT q.load_run_id, q.source_file, q.line, q.column_name, q.raw_value, q.reason_code,
+               q.detail
+        FROM quarantine q WHERE ? IS NULL OR q.load_run_id = ?
+        ORDER BY q.load_run_id DESC, q.line LIMIT ?""", (load_run_id, load_run_id, limit))
+
+
+def quarantine_by_reason(snap: str) -> pd.DataFrame:
+    return query(snap, """
+        SELECT reason_code, count(DISTINCT (load_run_id, line)) AS rows
+        FROM quarantine GROUP BY ALL ORDER BY rows DESC""")

@@ -127,7 +127,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         step("map")
         stg = _map_columns(con, prof, detected)
         step("check")
-        _check(con, stg, spec, detected, run_id, path, list(prof.date_formats))
+        _check(con, settings, stg, spec, detected, run_id, path, list(prof.date_formats))
         step("land")
         counts = _land(con, settings, spec, run_id)
         if detected.voided and spec.name == "learning_event":
@@ -322,8 +322,8 @@ def _column_formats(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed,
     return out
 
 
-def _check(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, detected: Detected,
-           run_id: int, path: Path, preferred_formats: list[str]) -> None:
+def _check(con: duckdb.DuckDBPyConnection, settings: Settings, stg: Sql, spec: Feed,
+           detected: Detected, run_id: int, path: Path, preferred_formats: list[str]) -> None:
     """One pass types every row and flags the failing ones; only those are examined per check."""
     formats = _column_formats(con, stg, spec, preferred_formats)
     typed_cols, params = [], []
@@ -344,10 +344,34 @@ def _check(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, detected: Detec
         con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
     sql, p = validate.duplicates_in_file(spec)
     con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
+    private = [c.name for c in spec.columns if c.pseudonymise]
     if detected.rejects:
         con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            [run_id, str(path), r.line, r.column, r.raw_value, r.reason_code, r.detail]
+            [run_id, str(path), r.line, r.column,
+             # a whole raw line may hold a client id: for client feeds it stays in the file
+             None if private and r.column is None else r.raw_value, r.reason_code,
+             r.detail + (" (raw line withheld: it may hold client identifiers)"
+                         if private and r.column is None and r.raw_value else "")]
             for r in detected.rejects])
+    if private:
+        _pseudonymise_quarantine(con, settings, run_id, private)
+
+
+def _pseudonymise_quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int,
+                             columns: list[str]) -> None:
+    """A quarantined client id is kept as its keyed hash, like a landed one."""
+    raw = [r[0] for r in con.execute(
+        "SELECT DISTINCT raw_value FROM quarantine WHERE load_run_id = ? AND raw_value IS NOT "
+        "NULL AND list_contains(?, column_name)", [run_id, columns]).fetchall()]
+    if not raw:
+        return
+    key = load_key(settings.secret_dir)
+    con.register("quarantine_pseudo", pa.table({"raw": raw, "hashed": [pseudonymise(key, v)
+                                                                       for v in raw]}))
+    con.execute("UPDATE quarantine q SET raw_value = p.hashed FROM quarantine_pseudo p "
+                "WHERE q.load_run_id = ? AND list_contains(?, q.column_name) "
+                "AND q.raw_value = p.raw", [run_id, columns])
+    con.unregister("quarantine_pseudo")
 
 
 def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,

@@ -9,9 +9,13 @@ from pipelines import db
 from pipelines.config import Settings
 
 POINTER = "CURRENT"
-# What the dashboard may read. Raw feed rows (client data) stay in the warehouse.
+# Bump when the snapshot's tables change: `build` then republishes even if scores did not.
+SNAPSHOT_FORMAT = 2
+# What the dashboard may read. Raw feed rows (client data) stay in the warehouse; quarantined
+# client ids are keyed hashes already.
 SERVING_TABLES = ("roster", "awareness_index", "dimension_score", "metric_score", "rule_metric",
-                  "rule_dimension", "load_run")
+                  "rule_dimension", "load_run", "quarantine")
+FEED_TABLES = ("marketing_activity", "client_contact", "learning_event", "portfolio_event")
 
 
 def current_snapshot(snapshot_dir: Path) -> Path | None:
@@ -29,7 +33,8 @@ def needs_publish(settings: Settings) -> bool:
     with db.warehouse(settings.db_path) as con:
         scored = db.get_state(con, "scored")
         published = db.get_state(con, "published")
-    return scored != published or current_snapshot(settings.snapshot_dir) is None
+    return (f"{scored}|{SNAPSHOT_FORMAT}" != published
+            or current_snapshot(settings.snapshot_dir) is None)
 
 
 def publish(settings: Settings) -> Path:
@@ -44,6 +49,11 @@ def publish(settings: Settings) -> Path:
         try:
             for table in SERVING_TABLES:
                 con.execute(f"CREATE TABLE snap.{table} AS SELECT * FROM main.{table}")
+            # freshness per feed, for the data-health page (counts only, no rows)
+            per_feed = [f"SELECT ? AS feed, count(*) AS rows, min(occurred_at) AS first_at, "
+                        f"max(occurred_at) AS last_at FROM {t}" for t in FEED_TABLES]
+            con.execute("CREATE TABLE snap.feed_summary AS " + " UNION ALL ".join(per_feed),
+                        list(FEED_TABLES))
             con.execute(
                 "CREATE TABLE snap.snapshot_info AS SELECT CAST(? AS TIMESTAMP) AS published_at, "
                 "? AS rules_version, ? AS data_version, "
@@ -56,7 +66,7 @@ def publish(settings: Settings) -> Path:
         pointer_tmp = settings.snapshot_dir / f".{POINTER}.tmp"
         pointer_tmp.write_text(final.name, encoding="utf-8")
         os.replace(pointer_tmp, settings.snapshot_dir / POINTER)
-        db.set_state(con, "published", db.get_state(con, "scored"))
+        db.set_state(con, "published", f"{db.get_state(con, 'scored')}|{SNAPSHOT_FORMAT}")
         # Still holding the warehouse: no other publisher can be writing a .tmp right now.
         _prune(settings.snapshot_dir, keep=settings.keep_snapshots, current=final)
     return final

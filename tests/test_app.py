@@ -69,3 +69,26 @@ def test_before_the_first_publish_the_page_says_what_to_do(settings):
     at = run()
     assert not at.exception
     assert "make run" in at.info[0].value
+
+
+def _health_page():
+    from dashboard.views import data_health
+    data_health.render()
+
+
+def test_data_health_shows_loads_freshness_and_quarantine(demo_env):
+    at = AppTest.from_function(_health_page, default_timeout=30).run()
+    assert not at.exception
+    assert at.title[0].value == "資料健康"
+    feeds = at.dataframe[0].value
+    assert set(feeds["資料來源"]) >= {"營銷活動", "客戶聯繫", "學習紀錄"}
+    assert "尚未提供" in set(feeds["狀態"])          # the demo has no portfolio feed
+    runs = at.dataframe[1].value
+    assert len(runs) == 5 and set(runs["讀取"]) >= {60, 840}
+    by_file = dict(zip(runs["檔案"], runs["偵測結果"], strict=True))
+    assert "gb18030" in by_file["marketing_activity_gb18030.csv"]
+    reasons = at.dataframe[2].value
+    assert "查無此客戶經理" in set(reasons["原因"])
+    rows = at.dataframe[3].value
+    assert len(rows) == sum(v["bad_rows"] for v in demo_env["manifest"]["files"].values())
+    assert "RM999" in set(rows["原始值"])

@@ -84,6 +84,11 @@ def test_leaderboard_in_chromium(server, tmp_path):
             assert "意識排行榜" in html
             assert "誠信意識" in html or "綜合意識指數" in html
             assert page.title() == "客戶經理意識排行榜"
+            page.goto(f"{server}/data-health")
+            page.wait_for_selector("text=資料健康", timeout=30_000)
+            page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
+            page.screenshot(path=str(tmp_path / "data_health.png"))
+            assert "載入紀錄" in page.content()
             assert errors == []
         finally:
             browser.close()

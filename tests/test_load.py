@@ -156,3 +156,16 @@ def test_every_row_is_accounted_for_and_reloading_changes_nothing(roster_loaded,
     path.write_bytes(path.read_bytes() + b"\r\n")   # same rows, different file bytes
     load.load_paths(roster_loaded, [path])
     assert _rows(roster_loaded, "SELECT * FROM marketing_activity ORDER BY activity_id") == snapshot
+
+
+def test_quarantine_never_holds_a_raw_client_id(roster_loaded, tmp_path):
+    contact = {"contact_id": "K1", "manager_id": "ZZ", "client_id": "C-SECRET-1",
+               "occurred_at": "2026-05-04 10:00", "channel": "visit", "purpose": "service"}
+    path = write_csv(tmp_path / "c.csv", [contact, dict(contact, contact_id="K2",
+                                                        client_id="x" * 40_000)])
+    with path.open("a", encoding="utf-8") as f:
+        f.write("K3,A1,C-SECRET-3,2026-05-04,visit,service,EXTRA\r\n")
+    [r] = load.load_paths(roster_loaded, [path])
+    assert r.quarantined == 3
+    dump = repr(_rows(roster_loaded, "SELECT * FROM quarantine"))
+    assert "SECRET" not in dump and "x" * 100 not in dump

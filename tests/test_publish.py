@@ -14,10 +14,12 @@ def test_publish_writes_a_readable_snapshot_and_moves_the_pointer(roster_loaded)
     con = duckdb.connect(str(first), read_only=True)
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
               .fetchall()}
-    assert set(SERVING_TABLES) | {"snapshot_info"} <= tables
+    assert set(SERVING_TABLES) | {"snapshot_info", "feed_summary"} <= tables
     assert con.execute("SELECT count(*) FROM roster").fetchall() == [(3,)]
-    # client-level feeds never reach the dashboard's copy
-    assert not tables & {"client_contact", "marketing_activity", "learning_event", "quarantine"}
+    # client-level feeds never reach the dashboard's copy, only their counts
+    assert not tables & {"client_contact", "marketing_activity", "learning_event"}
+    assert con.execute("SELECT feed, rows FROM feed_summary ORDER BY 1").fetchall()[0] == (
+        "client_contact", 0)
     second = publish.publish(roster_loaded)
     assert second != first and current_snapshot(roster_loaded.snapshot_dir) == second
     # a reader holding the old snapshot keeps reading it
