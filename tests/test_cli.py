@@ -46,3 +46,32 @@ def test_load_json_summary_is_machine_readable(roster_loaded, capsys, tmp_path):
     import json
     [summary] = json.loads(capsys.readouterr().out)
     assert summary["feed"] == "roster" and summary["updated"] == 1
+
+
+def test_load_with_a_progress_bar_still_prints_the_summary(roster_loaded, capsys, tmp_path,
+                                                          monkeypatch):
+    from pipelines import cli
+    from tests.conftest import write_csv
+    monkeypatch.setattr(cli._LoadProgress, "LARGE", 0)  # every file counts as large
+    path = write_csv(tmp_path / "t.csv", [{"scope": "manager", "scope_id": "A1",
+                                           "period": "2026-05", "metric_key": "x",
+                                           "target": "1"}])
+    assert main(["load", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "t.csv" in out and "targets" in out
+
+
+def test_a_failed_file_makes_the_exit_code_2_but_the_others_load(roster_loaded, capsys,
+                                                                 tmp_path):
+    from tests.conftest import write_csv
+    good = write_csv(tmp_path / "t.csv", [{"scope": "manager", "scope_id": "A1",
+                                           "period": "2026-05", "metric_key": "x",
+                                           "target": "1"}])
+    bad = tmp_path / "empty.csv"
+    bad.write_bytes(b"")
+    assert main(["load", str(good), str(bad)]) == EXIT_USER_ERROR
+    captured = capsys.readouterr()
+    assert "empty" in captured.err
+    assert main(["load", str(good), "--json"]) == 0
+    import json
+    assert json.loads(capsys.readouterr().out)[0]["already_loaded_run"] is not None
