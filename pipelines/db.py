@@ -23,12 +23,31 @@ def warehouse(db_path: Path, memory_limit: str | None = None):
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     try:
+        _upgrade(con)
         con.execute("SET enable_progress_bar = false")  # the CLI draws its own
         con.execute("SET memory_limit = ?", [memory_limit or load_settings().memory_limit])
         con.execute(sql_file("schema.sql"))
+        set_state(con, "mart_version", MART_VERSION)
         yield con
     finally:
         con.close()
+
+
+# Bump when a score mart's columns change. Marts are derived data: an older warehouse drops them
+# (the next `score` rebuilds them in full); loaded feed rows are never touched.
+MART_VERSION = "2"
+MARTS = ("metric_day", "metric_score", "dimension_score", "awareness_index", "rule_metric",
+         "rule_dimension", "rule_gate")
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'pipeline_state'").fetchall()[0][0]
+    if not exists or get_state(con, "mart_version") == MART_VERSION:
+        return
+    for table in MARTS:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DELETE FROM pipeline_state WHERE key IN ('scored', 'published')")
 
 
 def get_state(con: duckdb.DuckDBPyConnection, key: str, default: str = "") -> str:

@@ -463,11 +463,54 @@ def _write_xlsx(path: Path, header: list[str], rows: list[tuple]) -> None:
                          compress_type=zipfile.ZIP_DEFLATED)
 
 
+# One confirmed misconduct case (the conduct gate's story) and one allegation never confirmed.
+MISCONDUCT_SLOT, MISCONDUCT_DAY = ("T06", 3), date(2026, 9, 15)
+ALLEGATION_SLOT, ALLEGATION_DAY = ("T07", 4), date(2026, 10, 7)
+PORTFOLIO_KIND_LABELS = {"disbursed": "撥貸", "inspection_due": "應貸後檢查", "overdue": "逾期",
+                         "npl": "轉列不良", "audit_finding": "稽核缺失", "misconduct": "違規行為"}
+
+
+def gen_portfolio(rng: random.Random, managers: list[Manager], mkt: list[dict]) -> list[dict]:
+    """The optional fourth feed: disbursements, overdues, audit findings, misconduct cases."""
+    by_id = {m.manager_id: m for m in managers}
+    slots = {(m.team_id, sum(1 for x in managers[:i] if x.team_id == m.team_id)): m
+             for i, m in enumerate(managers)}
+    events: list[tuple[date, str, str, str, str, str]] = []   # day, manager, kind, client, amt, ok
+    for row in mkt:
+        m = by_id.get(row["manager_id"])
+        if m is None or row["outcome"] != "approved" or not row["amount"]:
+            continue
+        day = datetime.strptime(row["occurred_at"], "%Y-%m-%d %H:%M").date()
+        client = f"L{row['activity_id'][2:]}"
+        disbursed = day + timedelta(days=rng.randint(3, 12))
+        if disbursed <= END:
+            events.append((disbursed, m.manager_id, "disbursed", client, row["amount"], "Y"))
+        if rng.random() < 0.04 + 0.3 * (1 - m.traits["risk"]):
+            overdue = disbursed + timedelta(days=rng.randint(30, 120))
+            if overdue <= END:
+                events.append((overdue, m.manager_id, "overdue", client, row["amount"], "Y"))
+    for m in managers:
+        quarter_starts = [date(2026, 4, 1), date(2026, 7, 1), date(2026, 10, 1)]
+        for q in quarter_starts:
+            if rng.random() < 0.05 + 0.5 * (1 - m.traits["compliance"]):
+                day = max(START, q + timedelta(days=rng.randint(20, 80)))
+                if day <= END:
+                    events.append((day, m.manager_id, "audit_finding", "", "", "Y"))
+    events.append((MISCONDUCT_DAY, slots[MISCONDUCT_SLOT].manager_id, "misconduct", "", "", "Y"))
+    events.append((ALLEGATION_DAY, slots[ALLEGATION_SLOT].manager_id, "misconduct", "", "", "N"))
+    events.sort()
+    return [{"事件編號": f"PE{i:06d}", "客戶經理工號": mid, "發生時間": f"{day.isoformat()} 09:00",
+             "事件類型": PORTFOLIO_KIND_LABELS[kind], "客戶編號": client, "金額": amount,
+             "已確認": "是" if ok == "Y" else "否", "備註": ""}
+            for i, (day, mid, kind, client, amount, ok) in enumerate(events, start=1)]
+
+
 ROSTER_FILE = "roster.csv"
 TARGETS_FILE = "targets.xlsx"
 MARKETING_FILE = "marketing_activity_gb18030.csv"
 CONTACT_FILE = "client_contact.csv"
 LEARNING_FILE = "learning_xapi.json"
+PORTFOLIO_FILE = "portfolio_events.csv"
 MANIFEST_FILE = "manifest.json"
 
 
@@ -500,6 +543,8 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
     mkt = gen_marketing(rng, managers, days)
     contacts = gen_contacts(rng, managers, days)
     statements = gen_learning(rng, managers)
+    # its own random stream, so adding this feed left the other files exactly as they were
+    portfolio = gen_portfolio(random.Random(seed + 1), managers, mkt)
     bad = _add_bad_rows(mkt, contacts, statements)
 
     roster_rows = [{
@@ -519,6 +564,7 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
     (out_dir / LEARNING_FILE).write_text(
         json.dumps(statements, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
         encoding="utf-8")
+    (out_dir / PORTFOLIO_FILE).write_bytes(_csv_bytes(portfolio).encode("utf-8"))
     targets = gen_targets(managers)
     _write_xlsx(out_dir / TARGETS_FILE, ["scope", "scope_id", "period", "metric_key", "target"],
                 targets)
@@ -536,7 +582,14 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
                            "bad_rows": bad["client_contact"]},
             LEARNING_FILE: {"feed": "learning_event", "rows": len(statements),
                             "bad_rows": bad["learning_event"]},
+            PORTFOLIO_FILE: {"feed": "portfolio_event", "rows": len(portfolio), "bad_rows": 0},
         },
+        "misconduct": {"manager_id": next(r["客戶經理工號"] for r in portfolio
+                                          if r["事件類型"] == "違規行為" and r["已確認"] == "是"),
+                       "month": MISCONDUCT_DAY.strftime("%Y-%m")},
+        "allegation": {"manager_id": next(r["客戶經理工號"] for r in portfolio
+                                          if r["事件類型"] == "違規行為" and r["已確認"] == "否"),
+                       "month": ALLEGATION_DAY.strftime("%Y-%m")},
         "managers": {m.manager_id: {"archetype": m.archetype, "team_id": m.team_id,
                                     "peer_group": m.peer_group, "star": m.star,
                                     "public_display": m.public_display} for m in managers},
@@ -551,4 +604,4 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
 def demo_files(out_dir: Path) -> list[Path]:
     """The input files in load order (roster first: the feeds refer to it)."""
     return [out_dir / f for f in (ROSTER_FILE, TARGETS_FILE, MARKETING_FILE, CONTACT_FILE,
-                                  LEARNING_FILE)]
+                                  LEARNING_FILE, PORTFOLIO_FILE)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipelines.contract import DIMENSIONS, FEEDS
 
-KINDS = ("ratio", "rate", "distinct", "entropy", "attainment")
+KINDS = ("ratio", "rate", "count", "distinct", "entropy", "attainment")
 METHODS = ("linear", "peer_percentile")
 
 
@@ -47,6 +47,8 @@ class Rules:
     floors: dict[str, float]
     min_dimensions: int
     metrics: tuple[Metric, ...] = field(default=())
+    # metric key -> gate reason: any value above 0 in a period makes the person ineligible
+    gates: dict[str, str] = field(default_factory=dict)
 
 
 def _line_of(text: str, pattern: str) -> int:
@@ -117,7 +119,13 @@ def load_rules(path: Path) -> Rules:
     missing = [d for d in DIMENSIONS if not any(x.dimension == d for x in metrics)]
     if missing:
         raise fail(0, f"no metric for dimension(s) {', '.join(missing)}")
+    gates = {}
+    for g in doc.get("gates", []):
+        line = _line_of(text, rf'^metric\s*=\s*"{re.escape(str(g.get("metric")))}"')
+        if g.get("metric") not in seen:
+            raise fail(line, f"gate on unknown metric {g.get('metric')!r}")
+        gates[g["metric"]] = str(g.get("reason", g["metric"]))
     return Rules(
         version=hashlib.sha256(raw).hexdigest()[:12], path=path, dimension_weight=weights,
         floors=floors, min_dimensions=int(doc.get("index", {}).get("min_dimensions", 7)),
-        metrics=tuple(metrics))
+        metrics=tuple(metrics), gates=gates)

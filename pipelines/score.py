@@ -8,12 +8,13 @@ from itertools import groupby
 import duckdb
 
 from pipelines import db
+from pipelines.publish import FEED_TABLES
 from pipelines.rules import Metric, Rules, RulesError
 
 STATIC_STEPS = ("score_periods.sql", "score_metrics.sql", "score_dimensions.sql",
                 "score_index.sql")
 SCORE_TABLES = ("metric_day", "metric_score", "dimension_score", "awareness_index",
-                "rule_metric", "rule_dimension")
+                "rule_metric", "rule_dimension", "rule_gate")
 
 
 @dataclass
@@ -66,6 +67,14 @@ def _keyed_sql(m: Metric) -> str:
             "GROUP BY ALL")
 
 
+def _feed_days(con: duckdb.DuckDBPyConnection) -> None:
+    """The days each feed has rows for: tells a feed not delivered from a quiet period."""
+    parts = [f"SELECT DISTINCT ? AS feed, CAST(occurred_at AS DATE) AS day FROM {t}"
+             for t in FEED_TABLES]
+    con.execute("CREATE OR REPLACE TEMP TABLE feed_days AS " + " UNION ALL ".join(parts),
+                list(FEED_TABLES))
+
+
 def _context(con: duckdb.DuckDBPyConnection) -> None:
     """The last day with data: running periods are scored up to it, not to the calendar end."""
     con.execute("""
@@ -90,6 +99,8 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False) -> 
             con.execute(f"DELETE FROM {table}")
         con.executemany("INSERT INTO rule_dimension VALUES (?, ?, ?)", [
             (d, w, rules.floors.get(d)) for d, w in rules.dimension_weight.items()])
+        if rules.gates:
+            con.executemany("INSERT INTO rule_gate VALUES (?, ?)", list(rules.gates.items()))
         con.executemany("INSERT INTO rule_metric VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (m.key, m.dimension, m.feed, m.kind, m.method, m.zero_at, m.full_at, m.weight,
              m.min_data, m.target_metric, len(m.categories) or None) for m in rules.metrics])
@@ -100,6 +111,7 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False) -> 
         for m in rules.metrics:
             if m.kind in ("distinct", "entropy"):
                 con.execute(_keyed_sql(m))
+        _feed_days(con)
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions}
         for step in STATIC_STEPS:
             sql = db.sql_file(step)

@@ -10,7 +10,7 @@ import pytest
 from pipelines import demo
 
 FILES = [demo.ROSTER_FILE, demo.TARGETS_FILE, demo.MARKETING_FILE, demo.CONTACT_FILE,
-         demo.LEARNING_FILE, demo.MANIFEST_FILE]
+         demo.LEARNING_FILE, demo.PORTFOLIO_FILE, demo.MANIFEST_FILE]
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
@@ -142,3 +142,20 @@ def test_collaborative_team_outscores_siloed_team_on_teamwork(demo_build):
     assert team[m["collaborative_team"]] == max(team.values())
     assert team[m["siloed_team"]] == min(team.values())
     assert team[m["collaborative_team"]] - team[m["siloed_team"]] > 30
+
+
+def test_a_confirmed_misconduct_gates_the_person_and_an_allegation_does_not(demo_build):
+    m = demo_build["manifest"]
+    with _con(demo_build) as con:
+        def gate(who):
+            return con.execute(
+                "SELECT eligible, gate_reason, rank_overall FROM awareness_index "
+                "WHERE grain = 'month' AND period = ? AND manager_id = ?",
+                [who["month"], who["manager_id"]]).fetchall()[0]
+        assert gate(m["misconduct"]) == (False, "misconduct", None)
+        assert gate(m["allegation"])[1] != "misconduct"
+        integrity = con.execute(
+            "SELECT score FROM metric_score WHERE metric_key = 'confirmed_misconduct' AND "
+            "grain = 'quarter' AND period = '2026Q3' AND manager_id = ?",
+            [m["misconduct"]["manager_id"]]).fetchall()[0][0]
+        assert integrity == 0

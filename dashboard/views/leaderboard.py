@@ -11,10 +11,11 @@ from pipelines.contract import DIMENSIONS, GRAINS, PEER_GROUPS
 def _reason(lang: str, row: pd.Series) -> str:
     if row["status"] != "ok":
         return i18n.t(lang, f"status.{row['status']}")
-    if isinstance(row["gate_reason"], str) and row["gate_reason"].startswith("floor:"):
-        dim = row["gate_reason"].split(":", 1)[1]
+    reason = row["gate_reason"]
+    if isinstance(reason, str) and reason.startswith("floor:"):
+        dim = reason.split(":", 1)[1]
         return i18n.t(lang, "gate.floor", dimension=i18n.t(lang, f"dimension.{dim}"))
-    return ""
+    return i18n.t(lang, f"gate.{reason}") if isinstance(reason, str) else ""
 
 
 def render() -> None:

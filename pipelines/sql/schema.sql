@@ -141,6 +141,11 @@ CREATE TABLE IF NOT EXISTS rule_metric (
     n_categories    INTEGER
 );
 
+CREATE TABLE IF NOT EXISTS rule_gate (
+    metric_key      VARCHAR PRIMARY KEY,
+    reason          VARCHAR NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS rule_dimension (
     dimension       VARCHAR PRIMARY KEY,
     weight          DOUBLE NOT NULL,
@@ -167,7 +172,8 @@ CREATE TABLE IF NOT EXISTS metric_score (
     value           DOUBLE,
     data_amount     DOUBLE NOT NULL,
     score           DOUBLE,                -- 0..100, NULL when status <> 'ok'
-    status          VARCHAR NOT NULL,      -- ok | insufficient_data | no_target
+    status          VARCHAR NOT NULL,      -- ok | insufficient_data | no_target | no_feed
+    reason          VARCHAR,               -- why not ok, in words: '2 of the 5 needed'
     rules_version   VARCHAR NOT NULL
 );
 
@@ -179,6 +185,8 @@ CREATE TABLE IF NOT EXISTS dimension_score (
     score           DOUBLE,
     metrics_used    INTEGER NOT NULL,
     status          VARCHAR NOT NULL,      -- ok | insufficient_data
+    -- metrics left out for want of an optional feed or a target: the score is their fallback
+    fallback        VARCHAR,               -- e.g. 'without loan_attainment (no target)'
     rules_version   VARCHAR NOT NULL
 );
 

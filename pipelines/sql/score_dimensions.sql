@@ -11,6 +11,9 @@ final AS (
            count(*) FILTER (WHERE status = 'ok') AS metrics_used,
            CASE WHEN count(*) FILTER (WHERE status = 'ok') > 0 THEN 'ok'
                 ELSE 'insufficient_data' END AS status,
+           'without ' || string_agg(metric_key || ' (' || replace(status, '_', ' ') || ')', ', '
+                                    ORDER BY metric_key)
+               FILTER (WHERE status IN ('no_feed', 'no_target')) AS fallback,
            $rules_version AS rules_version
     FROM joined GROUP BY ALL
 )

@@ -1,5 +1,5 @@
 -- Awareness index = weighted mean of the dimensions, the conduct gate, and the ranks.
--- Inputs: dimension_score, rule_dimension, roster.
+-- Inputs: dimension_score, rule_dimension, metric_score, rule_gate, roster.
 INSERT INTO awareness_index
 WITH joined AS (
     SELECT ds.*, rd.weight, rd.floor
@@ -15,16 +15,23 @@ per_person AS (
                AS gate_reason
     FROM joined GROUP BY ALL
 ),
+conduct AS (       -- a gate metric above 0 (a confirmed misconduct): ineligible whatever else
+    SELECT ms.manager_id, ms.grain, ms.period, min(g.reason) AS reason
+    FROM metric_score ms JOIN rule_gate g USING (metric_key)
+    WHERE ms.value > 0
+    GROUP BY ALL
+),
 gated AS (
     SELECT p.manager_id, p.grain, p.period,
            CASE WHEN p.dimensions_used >= $min_dimensions THEN p.score END AS score,
            p.dimensions_used,
            CASE WHEN p.dimensions_used >= $min_dimensions THEN 'ok' ELSE 'insufficient_data' END
                AS status,
-           p.gate_reason IS NULL AS eligible,
-           p.gate_reason,
+           c.reason IS NULL AND p.gate_reason IS NULL AS eligible,
+           coalesce(c.reason, p.gate_reason) AS gate_reason,
            r.peer_group
     FROM per_person p JOIN roster r USING (manager_id)
+    LEFT JOIN conduct c USING (manager_id, grain, period)
 ),
 final AS (
     SELECT manager_id, grain, period, score, dimensions_used, status, eligible, gate_reason,

@@ -22,19 +22,15 @@ keyed_agg AS (
           FROM keyed)
     GROUP BY ALL
 ),
-feed_period AS (   -- a feed with no rows in a period was not delivered: no metric from it
-    SELECT DISTINCT rm.feed, md.grain, md.period
-    FROM md JOIN rule_metric rm USING (metric_key)
-),
-frame AS (         -- everyone on staff in the period, for every metric whose feed is there
+frame AS (         -- everyone on staff in the period, for every metric
     SELECT r.manager_id, r.peer_group, p.grain, p.period, p.period_start, p.covered_end,
-           rm.*,
+           rm.*, fp.feed IS NOT NULL AS fed,
            datediff('day', greatest(p.period_start, coalesce(r.hire_date, p.period_start)),
                     p.covered_end) + 1 AS days_on_staff
     FROM roster r
     CROSS JOIN periods p
     JOIN rule_metric rm ON TRUE
-    JOIN feed_period fp ON fp.feed = rm.feed AND fp.grain = p.grain AND fp.period = p.period
+    LEFT JOIN feed_period fp ON fp.feed = rm.feed AND fp.grain = p.grain AND fp.period = p.period
     WHERE r.active AND coalesce(r.hire_date, p.period_start) <= p.covered_end
 ),
 target_month AS (
@@ -58,6 +54,7 @@ valued AS (
            CASE f.kind
                WHEN 'ratio' THEN CASE WHEN coalesce(pl.den, 0) > 0 THEN pl.num / pl.den END
                WHEN 'rate' THEN coalesce(pl.num, 0) / (f.days_on_staff / 7.0)
+               WHEN 'count' THEN coalesce(pl.num, 0)
                WHEN 'distinct' THEN coalesce(ka.distinct_k, 0)
                WHEN 'entropy' THEN coalesce(ka.entropy, 0) / ln(f.n_categories)
                WHEN 'attainment' THEN CASE WHEN tp.target > 0 THEN coalesce(pl.num, 0) / tp.target END
@@ -65,29 +62,45 @@ valued AS (
            CASE f.kind
                WHEN 'ratio' THEN coalesce(pl.den, 0)
                WHEN 'rate' THEN f.days_on_staff
+               WHEN 'count' THEN f.days_on_staff
                WHEN 'attainment' THEN coalesce(pl.n, 0) + CASE WHEN tp.target > 0 THEN 1 ELSE 0 END
                ELSE coalesce(pl.n, 0)
            END AS data_amount,
-           CASE
-               WHEN f.kind = 'attainment' AND coalesce(tp.target, 0) <= 0 THEN 'no_target'
-               WHEN (CASE f.kind WHEN 'ratio' THEN coalesce(pl.den, 0)
-                                 WHEN 'rate' THEN f.days_on_staff
-                                 WHEN 'attainment' THEN f.min_data
-                                 ELSE coalesce(pl.n, 0) END) < f.min_data
-                   THEN 'insufficient_data'
-               ELSE 'ok'
-           END AS status
+           -- what min_data is compared with: the target itself counts for attainment
+           CASE f.kind WHEN 'ratio' THEN coalesce(pl.den, 0)
+                       WHEN 'rate' THEN f.days_on_staff
+                       WHEN 'count' THEN f.days_on_staff
+                       WHEN 'attainment' THEN f.min_data
+                       ELSE coalesce(pl.n, 0) END AS evidence,
+           tp.target
     FROM frame f
     LEFT JOIN plain pl USING (manager_id, grain, period, metric_key)
     LEFT JOIN keyed_agg ka USING (manager_id, grain, period, metric_key)
     LEFT JOIN target_period tp USING (manager_id, grain, period, metric_key)
+),
+statused AS (
+    SELECT v.*,
+           CASE
+               WHEN NOT fed THEN 'no_feed'
+               WHEN kind = 'attainment' AND coalesce(target, 0) <= 0 THEN 'no_target'
+               WHEN evidence < min_data THEN 'insufficient_data'
+               ELSE 'ok'
+           END AS status,
+           CASE
+               WHEN NOT fed THEN 'no ' || feed || ' rows in this period'
+               WHEN kind = 'attainment' AND coalesce(target, 0) <= 0
+                   THEN 'no ' || target_metric || ' target for this period'
+               WHEN evidence < min_data
+                   THEN printf('%g of the %g needed', evidence, min_data)
+           END AS reason
+    FROM valued v
 ),
 ranked AS (        -- mid-rank percentile among the peer group's scored managers
     SELECT v.*,
            rank() OVER w_ok - 1 AS below,
            count(*) OVER (PARTITION BY peer_group, grain, period, metric_key, status, value) AS ties,
            count(*) OVER (PARTITION BY peer_group, grain, period, metric_key, status) AS peers
-    FROM valued v
+    FROM statused v
     WINDOW w_ok AS (PARTITION BY peer_group, grain, period, metric_key, status ORDER BY value)
 ),
 final AS (
@@ -100,6 +113,7 @@ final AS (
                ELSE 100.0 * (below + 0.5 * (ties - 1)) / (peers - 1)
            END AS score,
            status,
+           reason,
            $rules_version AS rules_version
     FROM ranked
 )

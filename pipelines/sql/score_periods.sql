@@ -1,8 +1,8 @@
 -- Periods: every day with data, placed in its ISO week, month and quarter (a quarter is a
--- season). Inputs: metric_day, score_context. Builds temp tables period_day and periods.
+-- season). Inputs: metric_day, feed_days, score_context. Builds period_day, periods, feed_period.
 CREATE OR REPLACE TEMP TABLE period_day AS
 WITH days AS (
-    SELECT DISTINCT day FROM metric_day
+    SELECT day FROM metric_day UNION SELECT day FROM feed_days
 ),
 final AS (
     SELECT day, 'week' AS grain, strftime(day, '%G-W%V') AS period,
@@ -26,3 +26,9 @@ SELECT DISTINCT grain, period, period_start, period_end,
        -- the part of the period the data covers: a running period is scored "so far"
        least(period_end, (SELECT data_end FROM score_context)) AS covered_end
 FROM period_day;
+
+-- Which feeds were delivered for which periods: a feed without a row in a period (an optional
+-- feed never fed, or an export that stopped) gives its metrics the status no_feed.
+CREATE OR REPLACE TEMP TABLE feed_period AS
+SELECT DISTINCT f.feed, p.grain, p.period
+FROM feed_days f JOIN period_day p USING (day);
