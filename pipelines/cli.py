@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipelines import db, demo, load, publish, score
+from pipelines import db, demo, explain, load, publish, score
 from pipelines.config import load_settings
 from pipelines.profiles import ProfileError
 from pipelines.rules import RulesError, load_rules
@@ -105,18 +105,59 @@ def cmd_load(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if failed or not results else EXIT_OK
 
 
+def _print_score(result: score.ScoreResult) -> None:
+    if result.skipped:
+        console.print(f"scores are up to date (rules {result.rules_version})")
+        return
+    scope = "all periods" if result.full else f"periods from {result.since} on"
+    console.print(f"scored {result.managers} managers over {result.periods} periods ({scope}; "
+                  f"{result.metric_rows} metric rows) in {result.seconds}s, "
+                  f"rules {result.rules_version}")
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rules = load_rules(settings.rules_path)
     with db.warehouse(settings.db_path) as con:
-        result = score.score(con, rules, force=args.force)
-    if result.skipped:
-        console.print(f"scores are up to date (rules {result.rules_version})")
-    else:
-        console.print(f"scored {result.managers} managers over {result.periods} periods "
-                      f"({result.metric_rows} metric rows) in {result.seconds}s, "
-                      f"rules {result.rules_version}")
+        _print_score(score.score(con, rules, force=args.force, since=args.since))
     return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rules = load_rules(settings.rules_path)
+    with db.warehouse(settings.db_path) as con:
+        found = explain.explain(con, rules, args.manager, args.grain, args.period,
+                                args.dimension)
+    if found["index"] is None:
+        raise SourceError(f"no scores for {args.manager} in {args.grain} {args.period}; "
+                          "check the id and the period (e.g. 2026-10, 2026-W42, 2026Q3)")
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=1, default=str))
+        return EXIT_OK
+    idx = found["index"]
+    console.print(f"{args.manager} {args.grain} {args.period} ({found['from']} – {found['to']}):"
+                  f" index {_num(idx['score'])}, rank {idx['rank_overall'] or '-'}"
+                  + (f", not ranked: {idx['gate_reason']}" if idx["gate_reason"] else "")
+                  + f", rules {idx['rules_version']}")
+    for dim, d in found["dimensions"].items():
+        table = Table(title=f"{dim}: {_num(d['score'])}"
+                      + (f" ({d['fallback']})" if d["fallback"] else ""), title_justify="left")
+        for col in ("metric", "value", "score", "status", "normalised", "rows", "first ids"):
+            table.add_column(col, overflow="fold")
+        for m in d["metrics"]:
+            norm = m["normalisation"]
+            how = (f"{norm['zero_at']}→0, {norm['full_at']}→100" if norm["method"] == "linear"
+                   else "percentile in peer group")
+            table.add_row(m["metric"], _num(m["value"], 3), _num(m["score"]),
+                          m["status"] + (f": {m['reason']}" if m["reason"] else ""), how,
+                          str(len(m["rows"])), ", ".join(map(str, m["rows"][:4])))
+        console.print(table)
+    return EXIT_OK
+
+
+def _num(v: float | None, digits: int = 1) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -128,8 +169,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     """Everything `make run` needs before the server starts, skipping what is already done."""
     settings = _settings(args)
-    if not settings.db_path.exists() and not (settings.demo_dir / demo.MANIFEST_FILE).exists():
+    manifest = settings.demo_dir / demo.MANIFEST_FILE
+    if not settings.db_path.exists() and not manifest.exists():
         console.print("no warehouse yet: generating the demo organisation")
+        demo.generate(settings.demo_dir, seed=demo.DEFAULT_SEED)
+    elif manifest.exists() and not all(f.exists() for f in demo.demo_files(settings.demo_dir)):
+        # demo files from an older version: the same seed rewrites the old files identically,
+        # so only what is new loads
+        console.print("demo files are from an older version: writing them again")
         demo.generate(settings.demo_dir, seed=demo.DEFAULT_SEED)
     if (settings.demo_dir / demo.MANIFEST_FILE).exists():
         results = load.load_paths(settings, demo.demo_files(settings.demo_dir))
@@ -141,7 +188,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     with db.warehouse(settings.db_path) as con:
         result = score.score(con, rules)
     if not result.skipped:
-        console.print(f"scored {result.managers} managers in {result.seconds}s")
+        _print_score(result)
     if publish.needs_publish(settings):
         console.print(f"published {publish.publish(settings)}")
     else:
@@ -177,8 +224,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", parents=[common], help="score the ten dimensions",
                        description="Compute metric, dimension and index scores per week, month "
                                    "and quarter from pipelines/rules.toml.")
-    p.add_argument("--force", action="store_true", help="rescore even if nothing changed")
+    p.add_argument("--force", action="store_true",
+                   help="rescore every period even if nothing changed")
+    p.add_argument("--since", metavar="PERIOD",
+                   help="rescore the periods from this one on (2026-10, 2026-W42, 2026Q3); "
+                        "by default only the periods new data can change")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("explain", parents=[common], help="show what is behind a person's scores",
+                       description="For one manager and period: each dimension, its metrics, "
+                                   "how each was normalised, and the log rows behind it.")
+    p.add_argument("manager", help="manager id, e.g. RM001")
+    p.add_argument("period", help="2026-10 (month), 2026-W42 (week) or 2026Q3 (quarter)")
+    p.add_argument("--grain", choices=["week", "month", "quarter"],
+                   help="default: read from the period's form")
+    p.add_argument("--dimension", help="only this dimension")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("publish", parents=[common], help="publish the dashboard's snapshot",
                        description="Write a new read-only snapshot for the dashboard and point "
@@ -194,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "verb", None) == "explain" and args.grain is None:
+        args.grain = ("week" if "-W" in args.period else "quarter" if "Q" in args.period
+                      else "month")
     try:
         return args.func(args)
     except (SourceError, ProfileError, RulesError) as exc:

@@ -130,10 +130,12 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         _check(con, settings, stg, spec, detected, run_id, path, list(prof.date_formats))
         step("land")
         counts = _land(con, settings, spec, run_id)
+        affected = [counts["affected_from"]]
         if detected.voided and spec.name == "learning_event":
-            result.voided = len(con.execute(
-                "DELETE FROM learning_event WHERE list_contains(?, event_id) RETURNING 1",
-                [detected.voided]).fetchall())
+            gone = con.execute("DELETE FROM learning_event WHERE list_contains(?, event_id) "
+                               "RETURNING CAST(occurred_at AS DATE)", [detected.voided]).fetchall()
+            result.voided = len(gone)
+            affected += [d for (d,) in gone]
         bad = con.execute("SELECT reason_code, count(DISTINCT line) FROM quarantine "
                           "WHERE load_run_id = ? GROUP BY ALL ORDER BY 2 DESC",
                           [run_id]).fetchall()
@@ -150,10 +152,13 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         result.reasons = dict(bad)
         step("commit")
         con.execute(
-            "INSERT INTO load_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO load_run (load_run_id, source_file, file_sha256, file_size, feed, "
+            "profile, detected, started_at, finished_at, rows_read, rows_landed, rows_duplicate,"
+            " rows_quarantined, affected_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, str(path), digest, path.stat().st_size, spec.name, prof.name,
              detected.to_json(), started, datetime.now(), result.rows_read, result.landed
-             + result.updated, result.duplicates, result.quarantined])
+             + result.updated + result.voided, result.duplicates, result.quarantined,
+             min((d for d in affected if d is not None), default=None)])
         if result.landed or result.updated or result.voided:
             db.bump_data_version(con)
         con.commit()
@@ -401,6 +406,16 @@ def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
         f"FROM good g JOIN {spec.table} t ON {key_match}", [run_id]).fetchall()[0]
     col_list = ", ".join(f'"{c}"' for c in cols)
     extra = "" if spec.table in ("roster", "targets") else ", load_run_id"
+    # the earliest day whose scores this file can change: new rows, and old versions replaced
+    affected = []
+    if spec.name != "roster":
+        affected.append(con.execute(f"SELECT min({_day_expr(spec, 'c.', typed=True)}) "
+                                    "FROM checked c WHERE NOT c._bad").fetchall()[0][0])
+    if updated and spec.name != "roster":
+        affected.append(con.execute(
+            f"{good} SELECT min({_day_expr(spec, 't.', typed=False)}) FROM {spec.table} t "
+            f"WHERE EXISTS (SELECT 1 FROM good g WHERE {key_match} AND NOT ({same}))",
+            [run_id]).fetchall()[0][0])
     if updated:
         # a corrected re-export: the stored version of each changed row gives way to the new one
         con.execute(f"{good} DELETE FROM {spec.table} t WHERE EXISTS (SELECT 1 FROM good g "
@@ -411,7 +426,17 @@ def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
         f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {key_match})",
         [run_id, run_id] if extra else [run_id]).fetchall()[0][0]
     return {"staged": staged, "identical": identical, "updated": updated,
-            "inserted": written - updated}
+            "inserted": written - updated,
+            "affected_from": min((d for d in affected if d is not None), default=None)}
+
+
+def _day_expr(spec: Feed, alias: str, typed: bool) -> str:
+    """SQL for the day a row counts on, over `checked` (typed) or the feed table itself.
+    (The roster has none: a roster change reaches every period.)"""
+    if spec.name == "targets":
+        return f"CAST(try_strptime({alias}period || '-01', '%Y-%m-%d') AS DATE)"
+    column = f"t__{spec.time_column}" if typed else spec.time_column
+    return f"CAST({alias}{column} AS DATE)"
 
 
 def _pseudonym_map(con: duckdb.DuckDBPyConnection, settings: Settings, column: str) -> str | None:

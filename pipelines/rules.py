@@ -40,6 +40,15 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class TeamMetric:
+    key: str
+    dimension: str
+    from_metric: str
+    target_metric: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class Rules:
     version: str
     path: Path
@@ -49,6 +58,7 @@ class Rules:
     metrics: tuple[Metric, ...] = field(default=())
     # metric key -> gate reason: any value above 0 in a period makes the person ineligible
     gates: dict[str, str] = field(default_factory=dict)
+    team_metrics: tuple[TeamMetric, ...] = field(default=())
 
 
 def _line_of(text: str, pattern: str) -> int:
@@ -125,7 +135,16 @@ def load_rules(path: Path) -> Rules:
         if g.get("metric") not in seen:
             raise fail(line, f"gate on unknown metric {g.get('metric')!r}")
         gates[g["metric"]] = str(g.get("reason", g["metric"]))
+    team_metrics = []
+    for tm in doc.get("team_metrics", []):
+        line = _line_of(text, rf'^key\s*=\s*"{re.escape(str(tm.get("key")))}"')
+        if tm.get("dimension") not in DIMENSIONS or tm.get("from_metric") not in seen:
+            raise fail(line, f"team metric {tm.get('key')!r}: needs a known dimension and a "
+                             "from_metric that is one of the metrics")
+        team_metrics.append(TeamMetric(str(tm["key"]), tm["dimension"], tm["from_metric"],
+                                       str(tm.get("target_metric", "")),
+                                       float(tm.get("weight", 1.0))))
     return Rules(
         version=hashlib.sha256(raw).hexdigest()[:12], path=path, dimension_weight=weights,
         floors=floors, min_dimensions=int(doc.get("index", {}).get("min_dimensions", 7)),
-        metrics=tuple(metrics), gates=gates)
+        metrics=tuple(metrics), gates=gates, team_metrics=tuple(team_metrics))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import date
 from itertools import groupby
 
 import duckdb
@@ -12,15 +13,17 @@ from pipelines.publish import FEED_TABLES
 from pipelines.rules import Metric, Rules, RulesError
 
 STATIC_STEPS = ("score_periods.sql", "score_metrics.sql", "score_dimensions.sql",
-                "score_index.sql")
-SCORE_TABLES = ("metric_day", "metric_score", "dimension_score", "awareness_index",
-                "rule_metric", "rule_dimension", "rule_gate")
+                "score_index.sql", "score_team.sql")
+RULE_TABLES = ("rule_metric", "rule_dimension", "rule_gate", "rule_team_metric")
+PERIOD_TABLES = ("metric_score", "dimension_score", "awareness_index", "team_score")
 
 
 @dataclass
 class ScoreResult:
     rules_version: str
     skipped: bool = False
+    full: bool = True
+    since: date | None = None      # incremental: periods ending on or after this were redone
     managers: int = 0
     periods: int = 0
     metric_rows: int = 0
@@ -57,14 +60,14 @@ def _day_base_sql(feed: str, date_expr: str, metrics: list[Metric]) -> str:
         for i, m in enumerate(metrics))
     return (f"INSERT INTO metric_day WITH agg AS (SELECT manager_id, "
             f"CAST(({date_expr}) AS DATE) AS day, {', '.join(cols)} FROM {feed} "
-            f"WHERE ({date_expr}) IS NOT NULL GROUP BY ALL) {unions}")
+            f"WHERE CAST(({date_expr}) AS DATE) >= ? GROUP BY ALL) {unions}")
 
 
 def _keyed_sql(m: Metric) -> str:
     return (f"INSERT INTO metric_day SELECT manager_id, CAST(({m.date}) AS DATE), '{m.key}', "
             f"CAST(({m.key_expr}) AS VARCHAR) AS k, count(*), count(*), count(*) FROM {m.feed} "
-            f"WHERE ({m.where}) AND ({m.key_expr}) IS NOT NULL AND ({m.date}) IS NOT NULL "
-            "GROUP BY ALL")
+            f"WHERE ({m.where}) AND ({m.key_expr}) IS NOT NULL "
+            f"AND CAST(({m.date}) AS DATE) >= ? GROUP BY ALL")
 
 
 def _feed_days(con: duckdb.DuckDBPyConnection) -> None:
@@ -75,7 +78,7 @@ def _feed_days(con: duckdb.DuckDBPyConnection) -> None:
                 list(FEED_TABLES))
 
 
-def _context(con: duckdb.DuckDBPyConnection) -> None:
+def _context(con: duckdb.DuckDBPyConnection) -> date | None:
     """The last day with data: running periods are scored up to it, not to the calendar end."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE score_context AS
@@ -84,48 +87,106 @@ def _context(con: duckdb.DuckDBPyConnection) -> None:
             UNION ALL SELECT max(occurred_at) FROM client_contact
             UNION ALL SELECT max(occurred_at) FROM learning_event)""")
     con.execute("CREATE OR REPLACE TEMP MACRO data_end() AS (SELECT data_end FROM score_context)")
+    return con.execute("SELECT data_end FROM score_context").fetchall()[0][0]
 
 
-def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False) -> ScoreResult:
-    """Rescore everything in one transaction: on any error the previous scores stay."""
-    if not force and not needs_scoring(con, rules):
+def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules) -> date | None:
+    """Where rescoring must start after the loads since the last scoring; None: start over.
+
+    Rules, roster or marts that changed call for a full rescore; otherwise the earliest day any
+    new load touched, or the previous last day with data if earlier (running periods and
+    'due by the last day' metrics move with it)."""
+    if db.get_state(con, "rules_version") != rules.version:
+        return None
+    last_run = db.get_state(con, "scored_run")
+    previous_end = db.get_state(con, "scored_data_end")
+    if not last_run or not previous_end:
+        return None
+    rows = con.execute("SELECT feed, min(affected_from) FROM load_run WHERE load_run_id > ? "
+                       "AND rows_landed > 0 GROUP BY feed", [int(last_run)]).fetchall()
+    if any(feed == "roster" for feed, _ in rows):
+        return None  # peer groups, teams and hire dates reach every period
+    starts = [d for _, d in rows if d is not None] + [date.fromisoformat(previous_end)]
+    return min(starts)
+
+
+def _period_start(period: str) -> date:
+    """First day of a period label: 2026-W05, 2026-05 or 2026Q2."""
+    if "-W" in period:
+        return date.fromisocalendar(int(period[:4]), int(period.split("-W")[1]), 1)
+    if "Q" in period:
+        return date(int(period[:4]), 3 * int(period[-1]) - 2, 1)
+    return date(int(period[:4]), int(period[5:7]), 1)
+
+
+def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
+          since: str | None = None) -> ScoreResult:
+    """Rescore in one transaction (on any error the previous scores stay).
+
+    Only the periods new data can change are redone, unless `force`, new rules or a new roster
+    call for all of them; `since` (a period label) redoes every period from there on."""
+    if not force and since is None and not needs_scoring(con, rules):
         return ScoreResult(rules.version, skipped=True)
     t0 = time.perf_counter()
-    _context(con)
+    data_end = _context(con)
     check_metric_sql(con, rules)
+    start = None if force else (_period_start(since) if since
+                                else _incremental_since(con, rules))
     con.begin()
     try:
-        for table in SCORE_TABLES:
-            con.execute(f"DELETE FROM {table}")
-        con.executemany("INSERT INTO rule_dimension VALUES (?, ?, ?)", [
-            (d, w, rules.floors.get(d)) for d, w in rules.dimension_weight.items()])
-        if rules.gates:
-            con.executemany("INSERT INTO rule_gate VALUES (?, ?)", list(rules.gates.items()))
-        con.executemany("INSERT INTO rule_metric VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            (m.key, m.dimension, m.feed, m.kind, m.method, m.zero_at, m.full_at, m.weight,
-             m.min_data, m.target_metric, len(m.categories) or None) for m in rules.metrics])
+        if start is None:
+            for table in (*RULE_TABLES, "metric_day", *PERIOD_TABLES):
+                con.execute(f"DELETE FROM {table}")
+            _insert_rules(con, rules)
+        else:
+            con.execute("DELETE FROM metric_day WHERE day >= ?", [start])
+        from_day = start or date.min
         plain = sorted((m for m in rules.metrics if m.kind not in ("distinct", "entropy")),
                        key=lambda m: (m.feed, m.date))
         for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
-            con.execute(_day_base_sql(feed, date_expr, list(group)))
+            con.execute(_day_base_sql(feed, date_expr, list(group)), [from_day])
         for m in rules.metrics:
             if m.kind in ("distinct", "entropy"):
-                con.execute(_keyed_sql(m))
+                con.execute(_keyed_sql(m), [from_day])
         _feed_days(con)
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions}
         for step in STATIC_STEPS:
             sql = db.sql_file(step)
             used = {k: v for k, v in params.items() if f"${k}" in sql}
             con.execute(sql, used) if used else con.execute(sql)
-        db.set_state(con, "scored",
-                     f"{db.get_state(con, 'data_version', '0')}:{rules.version}")
+            if step == "score_periods.sql" and start is not None:
+                # redo only the periods reaching into the changed days
+                con.execute("DELETE FROM periods WHERE period_end < ?", [start])
+                for table in PERIOD_TABLES:
+                    con.execute(f"DELETE FROM {table} WHERE (grain, period) IN "
+                                "(SELECT (grain, period) FROM periods)")
+        last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
+        db.set_state(con, "scored", f"{db.get_state(con, 'data_version', '0')}:{rules.version}")
+        db.set_state(con, "scored_run", str(last_run or 0))
+        db.set_state(con, "scored_data_end", str(data_end or date.min))
         db.set_state(con, "rules_version", rules.version)
         managers, periods, rows = con.execute(
             "SELECT count(DISTINCT manager_id), count(DISTINCT grain || period), count(*) "
-            "FROM metric_score").fetchall()[0]
+            "FROM metric_score WHERE (grain, period) IN (SELECT (grain, period) FROM periods)"
+        ).fetchall()[0]
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    return ScoreResult(rules.version, managers=managers, periods=periods, metric_rows=rows,
+    return ScoreResult(rules.version, full=start is None, since=start, managers=managers,
+                       periods=periods, metric_rows=rows,
                        seconds=round(time.perf_counter() - t0, 3))
+
+
+def _insert_rules(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
+    con.executemany("INSERT INTO rule_dimension VALUES (?, ?, ?)", [
+        (d, w, rules.floors.get(d)) for d, w in rules.dimension_weight.items()])
+    if rules.gates:
+        con.executemany("INSERT INTO rule_gate VALUES (?, ?)", list(rules.gates.items()))
+    if rules.team_metrics:
+        con.executemany("INSERT INTO rule_team_metric VALUES (?, ?, ?, ?, ?)", [
+            (t.key, t.dimension, t.from_metric, t.target_metric, t.weight)
+            for t in rules.team_metrics])
+    con.executemany("INSERT INTO rule_metric VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (m.key, m.dimension, m.feed, m.kind, m.method, m.zero_at, m.full_at, m.weight,
+         m.min_data, m.target_metric, len(m.categories) or None) for m in rules.metrics])

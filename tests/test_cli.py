@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.cli import EXIT_USER_ERROR, build_parser, main
 
-VERBS = ["demo", "load", "score", "publish", "build"]
+VERBS = ["demo", "load", "score", "publish", "build", "explain"]
 
 
 def test_the_parser_knows_every_verb():

@@ -235,3 +235,159 @@ def test_scores_stay_within_0_and_100(settings, tmp_path_factory, rows):
     for table in ("metric_score", "dimension_score", "awareness_index"):
         lo, hi = con.execute(f"SELECT min(score), max(score) FROM {table}").fetchall()[0]
         assert lo is None or 0 <= lo <= hi <= 100
+
+
+def _tables(settings):
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    out = {}
+    for t in ("metric_score", "dimension_score", "awareness_index", "team_score"):
+        rows = con.execute(f"SELECT * FROM {t}").fetchall()
+        out[t] = sorted(tuple(round(v, 9) if isinstance(v, float) else v for v in r)
+                        for r in rows)
+    con.close()
+    return out
+
+
+def test_incremental_rescore_matches_a_full_one(roster_loaded, tmp_path):
+    may = [_mkt(i, "A1", day=4 + i, proactive="Y" if i % 2 else "N") for i in range(6)]
+    build(roster_loaded, tmp_path, marketing=may,
+          contacts=[_contact(i, "A2", day=5 + i) for i in range(6)])
+    june = [_mkt(i, "A1", day=1 + i, occurred_at=f"2026-06-{1 + i:02d} 10:00",
+                 logged_at=f"2026-06-{1 + i:02d} 11:00") | {"activity_id": f"J{i}"}
+            for i in range(6)]
+    corrected = [dict(may[0], outcome="approved", amount="500000")]   # a May row re-exported
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "june.csv", june + corrected)])
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(roster_loaded.rules_path))
+    assert not result.full and result.since.isoformat() == "2026-05-04"
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
+    assert _tables(roster_loaded) == incremental
+
+
+def test_new_data_late_in_the_month_only_redoes_the_periods_it_reaches(roster_loaded, tmp_path):
+    build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1", day=4 + i) for i in range(20)])
+    late = [_mkt(i, "A1", day=29) | {"activity_id": f"late{i}"} for i in range(3)]
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "late.csv", late)])
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(roster_loaded.rules_path))
+    # from the previous last day with data (23 May): its week, May and Q2 are redone
+    assert result.since.isoformat() == "2026-05-23" and result.periods == 4
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(roster_loaded.rules_path), since="2026-W21")
+    assert result.since.isoformat() == "2026-05-18" and not result.full
+
+
+def test_explain_names_the_rows_behind_a_metric(roster_loaded, tmp_path):
+    from pipelines.explain import explain
+    rows = [_mkt(i, "A1", day=4 + i, proactive="Y" if i < 3 else "N") for i in range(5)]
+    build(roster_loaded, tmp_path, marketing=rows)
+    with db.warehouse(roster_loaded.db_path) as con:
+        found = explain(con, load_rules(roster_loaded.rules_path), "A1", "month", MONTH,
+                        "marketing")
+    [m] = [m for m in found["dimensions"]["marketing"]["metrics"] if m["metric"] ==
+           "proactive_share"]
+    assert m["rows"] == [f"A1-{i}" for i in range(5)]
+    assert m["hits"] == ["A1-0", "A1-1", "A1-2"]
+    assert m["value"] == 0.6 and m["normalisation"] == {"method": "linear", "zero_at": 0.2,
+                                                         "full_at": 0.85}
+    assert found["index"]["rules_version"] == load_rules(roster_loaded.rules_path).version
+
+
+def test_team_scores_blend_members_and_the_team_target(roster_loaded, tmp_path):
+    rows = ([_mkt(i, "A1", outcome="approved", amount="1000000") for i in range(5)]
+            + [_mkt(i, "A2", proactive="N") for i in range(5)]
+            + [_mkt(9, "A1", day=31)])
+    team_target = [{"scope": "team", "scope_id": "T1", "period": MONTH,
+                    "metric_key": "approved_amount", "target": "10000000"}]
+    con = build(roster_loaded, tmp_path, marketing=rows, targets=team_target)
+    member = dict(con.execute("SELECT manager_id, score FROM dimension_score WHERE grain = "
+                              "'month' AND period = ? AND dimension = 'marketing'",
+                              [MONTH]).fetchall())
+    team = con.execute("SELECT score, member_mean, members_scored, members_total FROM team_score "
+                       "WHERE team_id = 'T1' AND grain = 'month' AND period = ? AND "
+                       "dimension = 'marketing'", [MONTH]).fetchall()[0]
+    assert team[1] == pytest.approx((member["A1"] + member["A2"]) / 2) == pytest.approx(team[0])
+    assert team[2:] == (2, 2)
+    goals = con.execute("SELECT score, member_mean, team_metrics FROM team_score WHERE "
+                        "team_id = 'T1' AND grain = 'month' AND period = ? AND "
+                        "dimension = 'goals'", [MONTH]).fetchall()[0]
+    # 5,000,000 approved of a 10,000,000 target: 50; the members have no goals data of their
+    # own (no personal targets, no follow-ups), so the team metric alone is the team's score
+    assert goals == (50.0, None, "team_loan_attainment=50")
+
+
+def test_a_missing_optional_feed_is_recorded_as_the_dimensions_fallback(roster_loaded, tmp_path):
+    con = build(roster_loaded, tmp_path, contacts=[_contact(i, "A1") for i in range(6)],
+                marketing=[_mkt(i, "A1") for i in range(6)])
+    fallback = con.execute("SELECT fallback FROM dimension_score WHERE manager_id = 'A1' AND "
+                           "grain = 'month' AND dimension = 'integrity'").fetchall()[0][0]
+    assert fallback == "without confirmed_misconduct (no feed)"
+    reason = con.execute("SELECT status, reason FROM metric_score WHERE manager_id = 'A1' AND "
+                         "grain = 'month' AND metric_key = 'satisfaction'").fetchall()[0]
+    assert reason == ("ok", None)
+    thin = con.execute("SELECT status, reason FROM metric_score WHERE manager_id = 'A1' AND "
+                       "grain = 'month' AND metric_key = 'follow_up_on_time'").fetchall()[0]
+    assert thin == ("insufficient_data", "0 of the 3 needed")
+
+
+ACTIVITY = st.tuples(st.sampled_from(["A1", "A2", "B1"]), st.integers(1, 28),
+                     st.sampled_from(["supply_chain", "walk_in", "association", "referral"]),
+                     st.booleans(), st.sampled_from(["none", "lead", "approved"]),
+                     st.sampled_from(["建材", "物流", "農業"]))
+
+
+def _activities(rows, copies=1, who=("A1", "A2", "B1")):
+    out = []
+    for i, (m, d, c, p, o, ind) in enumerate(rows):
+        for k in range(copies if m in who else 1):
+            out.append(_mkt(f"{i}x{k}", m, day=d, channel=c, proactive="Y" if p else "N",
+                            outcome=o, industry=ind,
+                            amount="100000" if o == "approved" else ""))
+    return out
+
+
+def _fresh(settings, tmp, rows):
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    load.load_paths(settings, [write_csv(tmp / "r.csv", ROSTER)])
+    build(settings, tmp, marketing=rows).close()
+    return _tables(settings)
+
+
+@hsettings(max_examples=8, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(ACTIVITY, min_size=1, max_size=30), st.randoms(use_true_random=False))
+def test_the_same_rows_in_any_order_give_the_same_scores(settings, tmp_path_factory, rows, rnd):
+    tmp = tmp_path_factory.mktemp("order")
+    first = _fresh(settings, tmp, _activities(rows))
+    shuffled = _activities(rows)
+    rnd.shuffle(shuffled)
+    assert _fresh(settings, tmp, shuffled) == first
+
+
+@hsettings(max_examples=8, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(ACTIVITY, min_size=4, max_size=30), st.integers(2, 4))
+def test_scaling_a_peer_groups_volumes_keeps_its_percentile_scores(settings, tmp_path_factory,
+                                                                    rows, factor):
+    tmp = tmp_path_factory.mktemp("scale")
+    percentile = {m.key for m in load_rules(settings.rules_path).metrics
+                  if m.method == "peer_percentile"}
+
+    def corporate_percentiles(tables):
+        """(grain, period, metric) -> {manager: score} over the scored corporate managers."""
+        out: dict = {}
+        for r in tables["metric_score"]:
+            manager, grain, period, metric, status, s = r[0], r[1], r[2], r[3], r[8], r[7]
+            if metric in percentile and manager in ("A1", "A2") and status == "ok":
+                out.setdefault((grain, period, metric), {})[manager] = s
+        return out
+    base = corporate_percentiles(_fresh(settings, tmp, _activities(rows)))
+    # every corporate activity (A1 and A2 are the corporate peer group) repeated `factor` times
+    scaled = corporate_percentiles(_fresh(settings, tmp, _activities(rows, factor,
+                                                                      ("A1", "A2"))))
+    # more rows can lift someone over min_data; where the same people are scored, the
+    # percentiles must be exactly the same
+    same = [k for k in base if k in scaled and base[k].keys() == scaled[k].keys()]
+    assert [base[k] for k in same] == [scaled[k] for k in same]

@@ -107,8 +107,10 @@ CREATE TABLE IF NOT EXISTS load_run (
     rows_read       BIGINT NOT NULL,
     rows_landed     BIGINT NOT NULL,
     rows_duplicate  BIGINT NOT NULL,
-    rows_quarantined BIGINT NOT NULL
+    rows_quarantined BIGINT NOT NULL,
+    affected_from   DATE               -- earliest day whose scores this load may change
 );
+ALTER TABLE load_run ADD COLUMN IF NOT EXISTS affected_from DATE;
 
 CREATE TABLE IF NOT EXISTS quarantine (
     load_run_id     BIGINT NOT NULL,
@@ -144,6 +146,28 @@ CREATE TABLE IF NOT EXISTS rule_metric (
 CREATE TABLE IF NOT EXISTS rule_gate (
     metric_key      VARCHAR PRIMARY KEY,
     reason          VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rule_team_metric (
+    metric_key      VARCHAR PRIMARY KEY,
+    dimension       VARCHAR NOT NULL,
+    from_metric     VARCHAR NOT NULL,      -- members' numerators of this metric, summed
+    target_metric   VARCHAR NOT NULL,      -- against the team's target (targets, scope team)
+    weight          DOUBLE NOT NULL        -- next to the members' mean (weight 1)
+);
+
+CREATE TABLE IF NOT EXISTS team_score (
+    team_id         VARCHAR NOT NULL,
+    grain           VARCHAR NOT NULL,
+    period          VARCHAR NOT NULL,
+    dimension       VARCHAR NOT NULL,      -- one of the ten, or 'index'
+    score           DOUBLE,                -- members' mean blended with team-only metrics
+    member_mean     DOUBLE,
+    member_min      DOUBLE,
+    members_scored  INTEGER NOT NULL,
+    members_total   INTEGER NOT NULL,
+    team_metrics    VARCHAR,               -- team-only metrics used: 'team_loan_attainment=87'
+    rules_version   VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS rule_dimension (

@@ -2,7 +2,9 @@
 INSERT INTO dimension_score
 WITH joined AS (
     SELECT ms.*, rm.weight
-    FROM metric_score ms JOIN rule_metric rm USING (metric_key, dimension)
+    FROM metric_score ms
+    JOIN rule_metric rm USING (metric_key, dimension)
+    JOIN periods p USING (grain, period)
 ),
 final AS (
     SELECT manager_id, grain, period, dimension,

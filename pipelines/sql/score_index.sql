@@ -3,7 +3,9 @@
 INSERT INTO awareness_index
 WITH joined AS (
     SELECT ds.*, rd.weight, rd.floor
-    FROM dimension_score ds JOIN rule_dimension rd USING (dimension)
+    FROM dimension_score ds
+    JOIN rule_dimension rd USING (dimension)
+    JOIN periods p USING (grain, period)
 ),
 per_person AS (
     SELECT manager_id, grain, period,
@@ -17,7 +19,9 @@ per_person AS (
 ),
 conduct AS (       -- a gate metric above 0 (a confirmed misconduct): ineligible whatever else
     SELECT ms.manager_id, ms.grain, ms.period, min(g.reason) AS reason
-    FROM metric_score ms JOIN rule_gate g USING (metric_key)
+    FROM metric_score ms
+    JOIN rule_gate g USING (metric_key)
+    JOIN periods p USING (grain, period)
     WHERE ms.value > 0
     GROUP BY ALL
 ),

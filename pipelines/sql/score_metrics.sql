@@ -1,9 +1,11 @@
 -- Metric values per manager, period and metric, normalised to 0-100.
 -- Inputs: metric_day, period_day, periods, rule_metric, roster, targets, score_context.
 INSERT INTO metric_score
-WITH md AS (
+WITH md AS (       -- only the days of the periods being (re)scored
     SELECT md.*, pd.grain, pd.period
-    FROM metric_day md JOIN period_day pd USING (day)
+    FROM metric_day md
+    JOIN period_day pd USING (day)
+    JOIN periods p ON p.grain = pd.grain AND p.period = pd.period
 ),
 plain AS (
     SELECT manager_id, grain, period, metric_key,
