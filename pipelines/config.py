@@ -14,6 +14,7 @@ ENV_SNAPSHOTS = "AWARENESS_SNAPSHOTS"
 ENV_DATA = "AWARENESS_DATA"
 ENV_RULES = "AWARENESS_RULES"
 ENV_MEMORY = "AWARENESS_MEMORY_LIMIT"
+ENV_SCORE_MEMORY = "AWARENESS_SCORE_MEMORY_LIMIT"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Settings:
     profiles_dir: Path
     keep_snapshots: int = 3
     memory_limit: str = "1GB"     # DuckDB's cap for pipeline work; beyond it, it spills to disk
+    # scoring's window functions over managers x periods x metrics cannot spill: more room
+    score_memory_limit: str = "4GB"
 
     def with_db(self, db: str | Path | None) -> Settings:
         return self if db is None else replace(self, db_path=Path(db))
@@ -47,4 +50,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rules_path=Path(env.get(ENV_RULES, PACKAGE_DIR / "rules.toml")),
         profiles_dir=PACKAGE_DIR / "profiles",
         memory_limit=env.get(ENV_MEMORY, "1GB"),
+        score_memory_limit=env.get(ENV_SCORE_MEMORY, "4GB"),
     )

@@ -9,6 +9,7 @@ from itertools import groupby
 import duckdb
 
 from pipelines import db
+from pipelines.config import load_settings
 from pipelines.publish import FEED_TABLES
 from pipelines.rules import Metric, Rules, RulesError
 
@@ -59,20 +60,34 @@ def _day_base_sql(feed: str, date_expr: str, metrics: list[Metric]) -> str:
         f"SELECT manager_id, day, '{m.key}', NULL, n{i}, d{i}, c{i} FROM agg WHERE c{i} > 0"
         for i, m in enumerate(metrics))
     return (f"INSERT INTO metric_day WITH agg AS (SELECT manager_id, "
-            f"CAST(({date_expr}) AS DATE) AS day, {', '.join(cols)} FROM {feed} "
+            f"fragment(({date_expr})) AS day, {', '.join(cols)} FROM {feed} "
             f"WHERE CAST(({date_expr}) AS DATE) >= ? GROUP BY ALL) {unions}")
 
 
 def _keyed_sql(m: Metric) -> str:
-    return (f"INSERT INTO metric_day SELECT manager_id, CAST(({m.date}) AS DATE), '{m.key}', "
-            f"CAST(({m.key_expr}) AS VARCHAR) AS k, count(*), count(*), count(*) FROM {m.feed} "
-            f"WHERE ({m.where}) AND ({m.key_expr}) IS NOT NULL "
-            f"AND CAST(({m.date}) AS DATE) >= ? GROUP BY ALL")
+    """A distinct/entropy metric straight from its feed, per period: distinct counts do not add
+    up across days, so they are not rolled up from metric_day."""
+    rows = (f"SELECT r.manager_id, p.grain, p.period, r.k FROM (SELECT manager_id, "
+            f"fragment(({m.date})) AS day, "
+            # a 64-bit hash groups faster than the text; only counts are needed, not names
+            f"hash(CAST(({m.key_expr}) AS VARCHAR)) AS k FROM {m.feed} WHERE ({m.where}) "
+            f"AND ({m.key_expr}) IS NOT NULL AND CAST(({m.date}) AS DATE) >= ?) r "
+            "JOIN period_day pd USING (day) "
+            "JOIN periods p ON p.grain = pd.grain AND p.period = pd.period")
+    if m.kind == "distinct":
+        return (f"INSERT INTO metric_keyed SELECT manager_id, grain, period, '{m.key}', "
+                f"count(DISTINCT k), NULL, count(*) FROM ({rows}) GROUP BY ALL")
+    return (f"INSERT INTO metric_keyed WITH cat AS (SELECT manager_id, grain, period, k, "
+            f"count(*) AS cnt FROM ({rows}) GROUP BY ALL) "
+            f"SELECT manager_id, grain, period, '{m.key}', count(*) AS distinct_k, "
+            "-sum((cnt / tot) * ln(cnt / tot)) AS entropy, sum(cnt) AS n FROM "
+            "(SELECT *, sum(cnt) OVER (PARTITION BY manager_id, grain, period) AS tot FROM cat) "
+            "GROUP BY ALL")
 
 
 def _feed_days(con: duckdb.DuckDBPyConnection) -> None:
     """The days each feed has rows for: tells a feed not delivered from a quiet period."""
-    parts = [f"SELECT DISTINCT ? AS feed, CAST(occurred_at AS DATE) AS day FROM {t}"
+    parts = [f"SELECT DISTINCT ? AS feed, fragment(occurred_at) AS day FROM {t}"
              for t in FEED_TABLES]
     con.execute("CREATE OR REPLACE TEMP TABLE feed_days AS " + " UNION ALL ".join(parts),
                 list(FEED_TABLES))
@@ -87,6 +102,11 @@ def _context(con: duckdb.DuckDBPyConnection) -> date | None:
             UNION ALL SELECT max(occurred_at) FROM client_contact
             UNION ALL SELECT max(occurred_at) FROM learning_event)""")
     con.execute("CREATE OR REPLACE TEMP MACRO data_end() AS (SELECT data_end FROM score_context)")
+    # Additive metrics are summed per "fragment": the days one ISO week shares with one month.
+    # Weeks, months and quarters are each a whole number of fragments, so all three grains roll
+    # up from one table about five times smaller than a per-day one.
+    con.execute("CREATE OR REPLACE TEMP MACRO fragment(d) AS "
+                "CAST(greatest(date_trunc('week', d), date_trunc('month', d)) AS DATE)")
     return con.execute("SELECT data_end FROM score_context").fetchall()[0][0]
 
 
@@ -128,6 +148,16 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
     if not force and since is None and not needs_scoring(con, rules):
         return ScoreResult(rules.version, skipped=True)
     t0 = time.perf_counter()
+    settings = load_settings()
+    con.execute("SET memory_limit = ?", [settings.score_memory_limit])
+    try:
+        return _score(con, rules, force, since, t0)
+    finally:
+        con.execute("SET memory_limit = ?", [settings.memory_limit])
+
+
+def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str | None,
+           t0: float) -> ScoreResult:
     data_end = _context(con)
     check_metric_sql(con, rules)
     start = None if force else (_period_start(since) if since
@@ -139,27 +169,27 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
                 con.execute(f"DELETE FROM {table}")
             _insert_rules(con, rules)
         else:
+            start = con.execute("SELECT fragment(CAST(? AS DATE))", [start]).fetchall()[0][0]
             con.execute("DELETE FROM metric_day WHERE day >= ?", [start])
         from_day = start or date.min
         plain = sorted((m for m in rules.metrics if m.kind not in ("distinct", "entropy")),
                        key=lambda m: (m.feed, m.date))
         for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
             con.execute(_day_base_sql(feed, date_expr, list(group)), [from_day])
-        for m in rules.metrics:
-            if m.kind in ("distinct", "entropy"):
-                con.execute(_keyed_sql(m), [from_day])
         _feed_days(con)
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions}
         for step in STATIC_STEPS:
             sql = db.sql_file(step)
             used = {k: v for k, v in params.items() if f"${k}" in sql}
             con.execute(sql, used) if used else con.execute(sql)
-            if step == "score_periods.sql" and start is not None:
-                # redo only the periods reaching into the changed days
-                con.execute("DELETE FROM periods WHERE period_end < ?", [start])
-                for table in PERIOD_TABLES:
-                    con.execute(f"DELETE FROM {table} WHERE (grain, period) IN "
-                                "(SELECT (grain, period) FROM periods)")
+            if step == "score_periods.sql":
+                if start is not None:
+                    # redo only the periods reaching into the changed days
+                    con.execute("DELETE FROM periods WHERE period_end < ?", [start])
+                    for table in PERIOD_TABLES:
+                        con.execute(f"DELETE FROM {table} WHERE (grain, period) IN "
+                                    "(SELECT (grain, period) FROM periods)")
+                _keyed_metrics(con, rules)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
         db.set_state(con, "scored", f"{db.get_state(con, 'data_version', '0')}:{rules.version}")
         db.set_state(con, "scored_run", str(last_run or 0))
@@ -176,6 +206,17 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
     return ScoreResult(rules.version, full=start is None, since=start, managers=managers,
                        periods=periods, metric_rows=rows,
                        seconds=round(time.perf_counter() - t0, 3))
+
+
+def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_id VARCHAR, grain VARCHAR, "
+                "period VARCHAR, metric_key VARCHAR, distinct_k BIGINT, entropy DOUBLE, "
+                "n BIGINT)")
+    # a period being redone is recounted whole, from its first day
+    first = con.execute("SELECT min(period_start) FROM periods").fetchall()[0][0]
+    for m in rules.metrics:
+        if m.kind in ("distinct", "entropy") and first is not None:
+            con.execute(_keyed_sql(m), [first])
 
 
 def _insert_rules(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:

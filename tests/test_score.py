@@ -272,8 +272,9 @@ def test_new_data_late_in_the_month_only_redoes_the_periods_it_reaches(roster_lo
     load.load_paths(roster_loaded, [write_csv(tmp_path / "late.csv", late)])
     with db.warehouse(roster_loaded.db_path) as con:
         result = score.score(con, load_rules(roster_loaded.rules_path))
-    # from the previous last day with data (23 May): its week, May and Q2 are redone
-    assert result.since.isoformat() == "2026-05-23" and result.periods == 4
+    # from the previous last day with data (23 May), counted from the start of its week within
+    # May (18 May): weeks 21 and 22, May and Q2 are redone; earlier weeks are not
+    assert result.since.isoformat() == "2026-05-18" and result.periods == 4
     with db.warehouse(roster_loaded.db_path) as con:
         result = score.score(con, load_rules(roster_loaded.rules_path), since="2026-W21")
     assert result.since.isoformat() == "2026-05-18" and not result.full

@@ -176,7 +176,8 @@ CREATE TABLE IF NOT EXISTS rule_dimension (
     floor           DOUBLE                 -- conduct gate: below it, not eligible
 );
 
--- Per manager and day: the additive pieces every metric is built from.
+-- Per manager and fragment (the days an ISO week shares with a month, named by its first day):
+-- the additive pieces every ratio, rate, count and attainment metric is built from.
 CREATE TABLE IF NOT EXISTS metric_day (
     manager_id      VARCHAR NOT NULL,
     day             DATE NOT NULL,

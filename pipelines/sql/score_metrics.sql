@@ -1,5 +1,6 @@
 -- Metric values per manager, period and metric, normalised to 0-100.
--- Inputs: metric_day, period_day, periods, rule_metric, roster, targets, score_context.
+-- Inputs: metric_day (additive metrics), metric_keyed (distinct/entropy metrics, per period),
+-- period_day, periods, rule_metric, roster, targets, score_context.
 INSERT INTO metric_score
 WITH md AS (       -- only the days of the periods being (re)scored
     SELECT md.*, pd.grain, pd.period
@@ -11,18 +12,6 @@ plain AS (
     SELECT manager_id, grain, period, metric_key,
            sum(num) AS num, sum(den) AS den, sum(n) AS n
     FROM md GROUP BY ALL
-),
-keyed AS (
-    SELECT manager_id, grain, period, metric_key, k, sum(n) AS cnt
-    FROM md WHERE k IS NOT NULL GROUP BY ALL
-),
-keyed_agg AS (
-    SELECT manager_id, grain, period, metric_key,
-           count(*) AS distinct_k,
-           -sum((cnt / tot) * ln(cnt / tot)) AS entropy
-    FROM (SELECT *, sum(cnt) OVER (PARTITION BY manager_id, grain, period, metric_key) AS tot
-          FROM keyed)
-    GROUP BY ALL
 ),
 frame AS (         -- everyone on staff in the period, for every metric
     SELECT r.manager_id, r.peer_group, p.grain, p.period, p.period_start, p.covered_end,
@@ -66,6 +55,8 @@ valued AS (
                WHEN 'rate' THEN f.days_on_staff
                WHEN 'count' THEN f.days_on_staff
                WHEN 'attainment' THEN coalesce(pl.n, 0) + CASE WHEN tp.target > 0 THEN 1 ELSE 0 END
+               WHEN 'distinct' THEN coalesce(ka.n, 0)
+               WHEN 'entropy' THEN coalesce(ka.n, 0)
                ELSE coalesce(pl.n, 0)
            END AS data_amount,
            -- what min_data is compared with: the target itself counts for attainment
@@ -73,11 +64,13 @@ valued AS (
                        WHEN 'rate' THEN f.days_on_staff
                        WHEN 'count' THEN f.days_on_staff
                        WHEN 'attainment' THEN f.min_data
+                       WHEN 'distinct' THEN coalesce(ka.n, 0)
+                       WHEN 'entropy' THEN coalesce(ka.n, 0)
                        ELSE coalesce(pl.n, 0) END AS evidence,
            tp.target
     FROM frame f
     LEFT JOIN plain pl USING (manager_id, grain, period, metric_key)
-    LEFT JOIN keyed_agg ka USING (manager_id, grain, period, metric_key)
+    LEFT JOIN metric_keyed ka USING (manager_id, grain, period, metric_key)
     LEFT JOIN target_period tp USING (manager_id, grain, period, metric_key)
 ),
 statused AS (
@@ -97,26 +90,31 @@ statused AS (
            END AS reason
     FROM valued v
 ),
-ranked AS (        -- mid-rank percentile among the peer group's scored managers
-    SELECT v.*,
-           rank() OVER w_ok - 1 AS below,
-           count(*) OVER (PARTITION BY peer_group, grain, period, metric_key, status, value) AS ties,
-           count(*) OVER (PARTITION BY peer_group, grain, period, metric_key, status) AS peers
-    FROM statused v
-    WINDOW w_ok AS (PARTITION BY peer_group, grain, period, metric_key, status ORDER BY value)
+percentile AS (    -- mid-rank percentile among the peer group's scored managers
+    SELECT manager_id, grain, period, metric_key,
+           CASE WHEN count(*) OVER w = 1 THEN 50.0
+                ELSE 100.0 * (rank() OVER (w ORDER BY value) - 1
+                              + 0.5 * (count(*) OVER (PARTITION BY peer_group, grain, period,
+                                                      metric_key, value) - 1))
+                     / (count(*) OVER w - 1)
+           END AS score
+    FROM statused
+    WHERE method = 'peer_percentile' AND status = 'ok'   -- windows only where they are needed
+    WINDOW w AS (PARTITION BY peer_group, grain, period, metric_key)
 ),
 final AS (
-    SELECT manager_id, grain, period, metric_key, dimension, value, data_amount,
+    SELECT s.manager_id, s.grain, s.period, s.metric_key, s.dimension, s.value, s.data_amount,
            CASE
-               WHEN status <> 'ok' THEN NULL
-               WHEN method = 'linear'
-                   THEN 100.0 * greatest(0, least(1, (value - zero_at) / (full_at - zero_at)))
-               WHEN peers = 1 THEN 50.0
-               ELSE 100.0 * (below + 0.5 * (ties - 1)) / (peers - 1)
+               WHEN s.status <> 'ok' THEN NULL
+               WHEN s.method = 'linear'
+                   THEN 100.0 * greatest(0, least(1, (s.value - s.zero_at)
+                                                     / (s.full_at - s.zero_at)))
+               ELSE pc.score
            END AS score,
-           status,
-           reason,
+           s.status,
+           s.reason,
            $rules_version AS rules_version
-    FROM ranked
+    FROM statused s
+    LEFT JOIN percentile pc USING (manager_id, grain, period, metric_key)
 )
 SELECT * FROM final;
