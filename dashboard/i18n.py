@@ -56,3 +56,8 @@ def current() -> str:
     import streamlit as st
 
     return normalise(st.session_state.get(LANG_KEY))
+
+
+def translator(lang: str):
+    """`t(key, **values)` bound to one language, for a page's many labels."""
+    return lambda key, **values: t(lang, key, **values)

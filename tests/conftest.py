@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines import db, demo, load, publish, score
@@ -41,6 +42,15 @@ def demo_env(demo_build, monkeypatch):
     """Point the dashboard (same process) at the session's demo snapshot."""
     monkeypatch.setenv(ENV_DATA, str(demo_build["settings"].data_dir))
     return demo_build
+
+
+def query(settings, sql: str, params=()) -> list[tuple]:
+    """Rows from the settings' warehouse, through a short read-only connection."""
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
 
 
 def write_csv(path: Path, rows: list[dict], encoding: str = "utf-8", delimiter: str = ",") -> Path:

@@ -1,14 +1,13 @@
 """Loading: each row lands, is a duplicate, or is quarantined with a reason; reloads add nothing."""
 from __future__ import annotations
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pipelines import load
-from tests.conftest import ROSTER, write_csv
+from tests.conftest import ROSTER, query, write_csv
 
 MKT = {"activity_id": "M1", "manager_id": "A1", "occurred_at": "2026-05-04 10:00",
        "logged_at": "2026/5/4 11:30", "type": "visit", "channel": "supply_chain",
@@ -16,12 +15,7 @@ MKT = {"activity_id": "M1", "manager_id": "A1", "occurred_at": "2026-05-04 10:00
        "amount": "", "co_manager_ids": "", "notes": "=HYPERLINK(\"http://x\")"}
 
 
-def _rows(settings, sql, params=()):
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
+_rows = query
 
 
 def test_rows_land_typed(roster_loaded, tmp_path):

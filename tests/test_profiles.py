@@ -7,17 +7,12 @@ import pytest
 from pipelines import load
 from pipelines.config import PACKAGE_DIR
 from pipelines.profiles import ProfileError, all_profiles, norm, read_profile
-from tests.conftest import ROSTER, write_csv
+from tests.conftest import ROSTER, query, write_csv
 
 PROFILES = PACKAGE_DIR / "profiles"
 
 
-def _q(settings, sql, params=()):
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
+_q = query
 
 
 @pytest.fixture

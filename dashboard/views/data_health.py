@@ -8,20 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, i18n
+from dashboard.views.common import page_start
 
 # A feed this far behind the freshest one is probably no longer being exported.
 STALE_DAYS = 7
 
 
 def render() -> None:
-    lang = i18n.current()
-    t = lambda key, **kw: i18n.t(lang, key, **kw)  # noqa: E731
-    st.title(t("health.title"))
-    snap = data.snapshot()
-    if snap is None:
-        st.info(t("leaderboard.no_snapshot"))
+    t = i18n.translator(i18n.current())
+    started = page_start(t, "health.title")
+    if started is None:
         return
-    meta = data.info(snap)
+    snap, meta = started
     st.caption(t("health.caption", rules=meta.get("rules_version"),
                  published=pd.Timestamp(meta.get("published_at")).strftime("%Y-%m-%d %H:%M")))
 

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, i18n
+from dashboard.views.common import page_start
 from pipelines.contract import DIMENSIONS, GRAINS, PEER_GROUPS
 
 
@@ -20,14 +21,11 @@ def _reason(lang: str, row: pd.Series) -> str:
 
 def render() -> None:
     lang = i18n.current()
-    t = lambda key, **kw: i18n.t(lang, key, **kw)  # noqa: E731
-    st.title(t("leaderboard.title"))
-    st.caption(t("leaderboard.subtitle"))
-    snap = data.snapshot()
-    if snap is None:
-        st.info(t("leaderboard.no_snapshot"))
+    t = i18n.translator(lang)
+    started = page_start(t, "leaderboard.title", "leaderboard.subtitle")
+    if started is None:
         return
-    meta = data.info(snap)
+    snap, meta = started
     st.caption(t("leaderboard.caption", data_end=pd.Timestamp(meta.get("data_end")).date(),
                  rules=meta.get("rules_version"),
                  published=pd.Timestamp(meta.get("published_at")).strftime("%Y-%m-%d %H:%M")))
