@@ -163,3 +163,20 @@ def test_quarantine_never_holds_a_raw_client_id(roster_loaded, tmp_path):
     assert r.quarantined == 3
     dump = repr(_rows(roster_loaded, "SELECT * FROM quarantine"))
     assert "SECRET" not in dump and "x" * 100 not in dump
+
+
+def test_a_voiding_statement_removes_a_statement_loaded_earlier(roster_loaded, tmp_path):
+    from tests.conftest import write_json
+    from tests.test_sources import _stmt
+    load.load_paths(roster_loaded, [write_json(tmp_path / "a.json", [_stmt(1), _stmt(2)])])
+    assert _rows(roster_loaded, "SELECT count(*) FROM learning_event") == [(2,)]
+    voiding = {"id": "00000000-0000-4000-8000-00000000aaaa", "actor": _stmt(0)["actor"],
+               "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+               "object": {"objectType": "StatementRef", "id": _stmt(1)["id"]},
+               "timestamp": "2026-05-05T12:00:00Z"}
+    [r] = load.load_paths(roster_loaded, [write_json(tmp_path / "b.json", [voiding])])
+    assert (r.voided, r.quarantined, r.reasons) == (1, 1, {"xapi_voiding": 1})
+    assert _rows(roster_loaded, "SELECT event_id FROM learning_event") == [(_stmt(2)["id"],)]
+    # the scores of the voided statement's day are redone at the next scoring
+    assert _rows(roster_loaded, "SELECT affected_from::VARCHAR FROM load_run "
+                                "WHERE load_run_id = ?", [r.load_run_id]) == [("2026-05-04",)]
