@@ -52,7 +52,7 @@ def leaderboard(snap: str, grain: str, period: str) -> pd.DataFrame:
     base = query(snap, """
         SELECT a.manager_id, r.name, r.team_id, r.team_name, r.branch, r.peer_group,
                a.score AS awareness_index, a.status, a.eligible, a.gate_reason,
-               a.rank_overall, a.rank_peer
+               a.rank_overall, a.rank_peer, a.prev_rank, a.movement, a.score_change
         FROM awareness_index a JOIN roster r USING (manager_id)
         WHERE a.grain = ? AND a.period = ?
         ORDER BY a.rank_overall NULLS LAST, a.score DESC NULLS LAST, r.name""", (grain, period))

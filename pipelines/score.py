@@ -14,7 +14,7 @@ from pipelines.publish import FEED_TABLES
 from pipelines.rules import Metric, Rules, RulesError
 
 STATIC_STEPS = ("score_periods.sql", "score_metrics.sql", "score_dimensions.sql",
-                "score_index.sql", "score_team.sql")
+                "score_index.sql", "score_movement.sql", "score_team.sql")
 RULE_TABLES = ("rule_metric", "rule_dimension", "rule_gate", "rule_team_metric")
 PERIOD_TABLES = ("metric_score", "dimension_score", "awareness_index", "team_score")
 

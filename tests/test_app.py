@@ -16,8 +16,13 @@ def run(lang: str | None = None) -> AppTest:
     return at.run()
 
 
-def names_in_order(at: AppTest) -> list[str]:
-    return at.dataframe[0].value.iloc[:, 1].tolist()
+def names_in_order(at: AppTest, column: str = "姓名") -> list[str]:
+    return at.dataframe[0].value[column].tolist()
+
+
+def table_with(at: AppTest, column: str):
+    """The page's table that has this column (pages show several)."""
+    return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
 def test_leaderboard_renders_with_the_expected_leader_on_top(demo_env):
@@ -40,9 +45,8 @@ def test_ranks_are_consecutive_and_ineligible_people_are_listed_with_a_reason(de
     at = run()
     ranks = at.dataframe[0].value["名次"].tolist()
     assert ranks == sorted(ranks) and ranks[0] == 1
-    if len(at.dataframe) > 1:
-        reasons = at.dataframe[1].value["原因"].tolist()
-        assert all(reasons) and all(("門檻" in r) or ("資料不足" in r) for r in reasons)
+    reasons = table_with(at, "原因")["原因"].tolist()
+    assert reasons and all(("門檻" in r) or ("資料不足" in r) or ("違規" in r) for r in reasons)
 
 
 def test_filters_change_the_board(demo_env):
@@ -92,3 +96,14 @@ def test_data_health_shows_loads_freshness_and_quarantine(demo_env):
     rows = at.dataframe[3].value
     assert len(rows) == sum(v["bad_rows"] for v in demo_env["manifest"]["files"].values())
     assert "RM999" in set(rows["原始值"])
+
+
+def test_rank_movement_and_the_improvement_board(demo_env):
+    at = run()
+    at.selectbox(key="lb_period_month").set_value("2026-10").run()
+    table = at.dataframe[0].value
+    moves = set(table["名次變化"])
+    assert any(m.startswith("▲") for m in moves) and any(m.startswith("▼") for m in moves)
+    improvers = table_with(at, "進步分數")
+    gains = [float(g) for g in improvers["進步分數"]]
+    assert 0 < len(gains) <= 10 and gains == sorted(gains, reverse=True) and gains[-1] > 0

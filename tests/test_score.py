@@ -392,3 +392,30 @@ def test_scaling_a_peer_groups_volumes_keeps_its_percentile_scores(settings, tmp
     # percentiles must be exactly the same
     same = [k for k in base if k in scaled and base[k].keys() == scaled[k].keys()]
     assert [base[k] for k in same] == [scaled[k] for k in same]
+
+
+def test_rank_movement_and_score_change_against_the_previous_period(roster_loaded, tmp_path):
+    def month(m, who_leads):
+        rows = []
+        for who in ("A1", "A2"):
+            good = who == who_leads
+            rows += [_mkt(int(m) * 100 + i, who, occurred_at=f"2026-{m}-{4 + i:02d} 10:00",
+                          logged_at=f"2026-{m}-{4 + i:02d} 11:00",
+                          proactive="Y" if good or i == 0 else "N",
+                          channel="association" if good else "walk_in") for i in range(8)]
+            rows += [_contact(int(m) * 100 + i, who, occurred_at=f"2026-{m}-{4 + i:02d} 10:00",
+                              logged_at=f"2026-{m}-{4 + i:02d} 11:00",
+                              satisfaction="5" if good else "3") for i in range(8)]
+        return rows
+    rows = month("05", "A2") + month("06", "A1")
+    con = build(roster_loaded, tmp_path, marketing=[r for r in rows if "activity_id" in r],
+                contacts=[r for r in rows if "contact_id" in r])
+    got = {m: r for m, *r in con.execute(
+        "SELECT manager_id, period, rank_overall, prev_rank, movement, score_change, score, "
+        "prev_score FROM awareness_index WHERE grain = 'month' AND period = '2026-06' "
+        "AND manager_id IN ('A1', 'A2')").fetchall()}
+    assert got["A1"][1:4] == [1, 2, 1] and got["A2"][1:4] == [2, 1, -1]
+    assert got["A1"][4] == pytest.approx(got["A1"][5] - got["A1"][6])
+    first = con.execute("SELECT prev_rank, movement FROM awareness_index WHERE grain = 'month' "
+                        "AND period = '2026-05' AND manager_id = 'A1'").fetchall()
+    assert first == [(None, None)]   # nothing before May: no movement, not a fall

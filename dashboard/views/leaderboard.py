@@ -8,6 +8,19 @@ from dashboard import charts, data, i18n
 from dashboard.views.common import page_start
 from pipelines.contract import DIMENSIONS, GRAINS, PEER_GROUPS
 
+IMPROVERS = 10
+
+
+def _movement(t, movement: float, prev_rank: float) -> str:
+    """▲ places gained, ▼ places lost, against the previous period of the same grain."""
+    if pd.isna(prev_rank):
+        return t("leaderboard.new")
+    if movement > 0:
+        return f"▲{int(movement)}"
+    if movement < 0:
+        return f"▼{-int(movement)}"
+    return "＝"
+
 
 def _reason(lang: str, row: pd.Series) -> str:
     if row["status"] != "ok":
@@ -65,6 +78,9 @@ def render() -> None:
                         key="lb_chart", config={"displayModeBar": False})
     table = pd.DataFrame({
         t("column.rank"): ranked[rank_col].astype("Int64"),
+        **({} if peer else {t("column.movement"): [
+            _movement(t, m, p) for m, p in zip(ranked["movement"], ranked["prev_rank"],
+                                               strict=True)]}),
         t("column.name"): ranked["name"],
         t("column.team"): ranked["team_name"],
         t("column.peer_group"): ranked["peer_group"].map(peer_labels),
@@ -74,6 +90,18 @@ def render() -> None:
     progress = {t(f"dimension.{d}"): st.column_config.ProgressColumn(
         t(f"dimension.{d}"), min_value=0, max_value=100, format="%.0f") for d in DIMENSIONS}
     st.dataframe(table, hide_index=True, column_config=progress, key="lb_table")
+
+    improvers = (ranked[ranked["score_change"] > 0]
+                 .sort_values("score_change", ascending=False).head(IMPROVERS))
+    if not improvers.empty:
+        st.subheader(t("leaderboard.improvers"))
+        st.caption(t("leaderboard.improvers_help"))
+        st.dataframe(pd.DataFrame({
+            t("column.name"): improvers["name"],
+            t("column.team"): improvers["team_name"],
+            t("column.change"): improvers["score_change"].map(lambda v: f"+{v:.1f}"),
+            t("column.index"): improvers["awareness_index"].round(1),
+        }), hide_index=True, key="lb_improvers")
 
     if not unranked.empty:
         st.subheader(t("leaderboard.not_ranked"))

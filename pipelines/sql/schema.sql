@@ -226,5 +226,9 @@ CREATE TABLE IF NOT EXISTS awareness_index (
     gate_reason     VARCHAR,               -- e.g. 'floor:integrity'
     rank_overall    INTEGER,
     rank_peer       INTEGER,
-    rules_version   VARCHAR NOT NULL
+    rules_version   VARCHAR NOT NULL,
+    prev_score      DOUBLE,                -- the same grain's previous period
+    prev_rank       INTEGER,
+    movement        INTEGER,               -- places gained (+) or lost (-) in the overall rank
+    score_change    DOUBLE                 -- index points gained since the previous period
 );

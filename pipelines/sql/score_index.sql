@@ -48,4 +48,4 @@ final AS (
            $rules_version AS rules_version
     FROM gated
 )
-SELECT * FROM final;
+SELECT *, NULL, NULL, NULL, NULL FROM final;
