@@ -47,7 +47,9 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
         return
     for table in MARTS:
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute("DELETE FROM pipeline_state WHERE key IN ('scored', 'published')")
+    # every trace of earlier scoring goes with them, so the next `score` starts over
+    con.execute("DELETE FROM pipeline_state WHERE key IN ('scored', 'published', 'scored_run', "
+                "'scored_data_end', 'rules_version')")
 
 
 def get_state(con: duckdb.DuckDBPyConnection, key: str, default: str = "") -> str:

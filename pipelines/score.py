@@ -122,6 +122,8 @@ def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules) -> date | N
     previous_end = db.get_state(con, "scored_data_end")
     if not last_run or not previous_end:
         return None
+    if not con.execute("SELECT count(*) FROM awareness_index").fetchall()[0][0]:
+        return None  # nothing to build on
     rows = con.execute("SELECT feed, min(affected_from) FROM load_run WHERE load_run_id > ? "
                        "AND rows_landed > 0 GROUP BY feed", [int(last_run)]).fetchall()
     if any(feed == "roster" for feed, _ in rows):

@@ -419,3 +419,15 @@ def test_rank_movement_and_score_change_against_the_previous_period(roster_loade
     first = con.execute("SELECT prev_rank, movement FROM awareness_index WHERE grain = 'month' "
                         "AND period = '2026-05' AND manager_id = 'A1'").fetchall()
     assert first == [(None, None)]   # nothing before May: no movement, not a fall
+
+
+def test_a_warehouse_from_an_older_version_is_rescored_in_full(roster_loaded, tmp_path):
+    build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(6)]).close()
+    before = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        db.set_state(con, "mart_version", "0")         # as if written by an older release
+    with db.warehouse(roster_loaded.db_path) as con:   # opening it drops the old marts
+        assert con.execute("SELECT count(*) FROM awareness_index").fetchall() == [(0,)]
+        result = score.score(con, load_rules(roster_loaded.rules_path))
+    assert result.full and not result.skipped
+    assert _tables(roster_loaded) == before
