@@ -8,11 +8,6 @@ WITH md AS (       -- only the days of the periods being (re)scored
     JOIN period_day pd USING (day)
     JOIN periods p ON p.grain = pd.grain AND p.period = pd.period
 ),
-plain AS (
-    SELECT manager_id, grain, period, metric_key,
-           sum(num) AS num, sum(den) AS den, sum(n) AS n
-    FROM md GROUP BY ALL
-),
 frame AS (         -- everyone on staff in the period, for every metric
     SELECT r.manager_id, r.peer_group, p.grain, p.period, p.period_start, p.covered_end,
            rm.*, fp.feed IS NOT NULL AS fed,
@@ -40,38 +35,55 @@ target_period AS ( -- monthly targets spread over the days of the period the dat
     WHERE f.kind = 'attainment'
     GROUP BY ALL
 ),
+facts AS (         -- all that was measured, one row per key: the frame joins it once
+    SELECT manager_id, grain, period, metric_key,
+           sum(num) AS num, sum(den) AS den, sum(n) AS n, sum(distinct_k) AS distinct_k,
+           sum(entropy) AS entropy, sum(kn) AS kn, sum(target) AS target
+    FROM (
+        SELECT manager_id, grain, period, metric_key, num, den, n,
+               NULL::BIGINT AS distinct_k, NULL::DOUBLE AS entropy, NULL::BIGINT AS kn,
+               NULL::DOUBLE AS target
+        FROM md
+        UNION ALL
+        SELECT manager_id, grain, period, metric_key, NULL, NULL, NULL, distinct_k, entropy, n,
+               NULL
+        FROM metric_keyed
+        UNION ALL
+        SELECT manager_id, grain, period, metric_key, NULL, NULL, NULL, NULL, NULL, NULL, target
+        FROM target_period
+    )
+    GROUP BY ALL
+),
 valued AS (
     SELECT f.*,
            CASE f.kind
-               WHEN 'ratio' THEN CASE WHEN coalesce(pl.den, 0) > 0 THEN pl.num / pl.den END
-               WHEN 'rate' THEN coalesce(pl.num, 0) / (f.days_on_staff / 7.0)
-               WHEN 'count' THEN coalesce(pl.num, 0)
-               WHEN 'distinct' THEN coalesce(ka.distinct_k, 0)
-               WHEN 'entropy' THEN coalesce(ka.entropy, 0) / ln(f.n_categories)
-               WHEN 'attainment' THEN CASE WHEN tp.target > 0 THEN coalesce(pl.num, 0) / tp.target END
+               WHEN 'ratio' THEN CASE WHEN coalesce(x.den, 0) > 0 THEN x.num / x.den END
+               WHEN 'rate' THEN coalesce(x.num, 0) / (f.days_on_staff / 7.0)
+               WHEN 'count' THEN coalesce(x.num, 0)
+               WHEN 'distinct' THEN coalesce(x.distinct_k, 0)
+               WHEN 'entropy' THEN coalesce(x.entropy, 0) / ln(f.n_categories)
+               WHEN 'attainment' THEN CASE WHEN x.target > 0 THEN coalesce(x.num, 0) / x.target END
            END AS value,
            CASE f.kind
-               WHEN 'ratio' THEN coalesce(pl.den, 0)
+               WHEN 'ratio' THEN coalesce(x.den, 0)
                WHEN 'rate' THEN f.days_on_staff
                WHEN 'count' THEN f.days_on_staff
-               WHEN 'attainment' THEN coalesce(pl.n, 0) + CASE WHEN tp.target > 0 THEN 1 ELSE 0 END
-               WHEN 'distinct' THEN coalesce(ka.n, 0)
-               WHEN 'entropy' THEN coalesce(ka.n, 0)
-               ELSE coalesce(pl.n, 0)
+               WHEN 'attainment' THEN coalesce(x.n, 0) + CASE WHEN x.target > 0 THEN 1 ELSE 0 END
+               WHEN 'distinct' THEN coalesce(x.kn, 0)
+               WHEN 'entropy' THEN coalesce(x.kn, 0)
+               ELSE coalesce(x.n, 0)
            END AS data_amount,
            -- what min_data is compared with: the target itself counts for attainment
-           CASE f.kind WHEN 'ratio' THEN coalesce(pl.den, 0)
+           CASE f.kind WHEN 'ratio' THEN coalesce(x.den, 0)
                        WHEN 'rate' THEN f.days_on_staff
                        WHEN 'count' THEN f.days_on_staff
                        WHEN 'attainment' THEN f.min_data
-                       WHEN 'distinct' THEN coalesce(ka.n, 0)
-                       WHEN 'entropy' THEN coalesce(ka.n, 0)
-                       ELSE coalesce(pl.n, 0) END AS evidence,
-           tp.target
+                       WHEN 'distinct' THEN coalesce(x.kn, 0)
+                       WHEN 'entropy' THEN coalesce(x.kn, 0)
+                       ELSE coalesce(x.n, 0) END AS evidence,
+           x.target
     FROM frame f
-    LEFT JOIN plain pl USING (manager_id, grain, period, metric_key)
-    LEFT JOIN metric_keyed ka USING (manager_id, grain, period, metric_key)
-    LEFT JOIN target_period tp USING (manager_id, grain, period, metric_key)
+    LEFT JOIN facts x USING (manager_id, grain, period, metric_key)
 ),
 statused AS (
     SELECT v.*,
