@@ -1,8 +1,6 @@
 """Cached, read-only access to the published snapshot (never the pipeline's warehouse)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 import streamlit as st
@@ -62,9 +60,6 @@ def leaderboard(snap: str, grain: str, period: str) -> pd.DataFrame:
             .reindex(columns=list(DIMENSIONS)))
     return base.merge(wide, left_on="manager_id", right_index=True, how="left")
 
-
-def snapshot_mtime(snap: str) -> float:
-    return Path(snap).stat().st_mtime
 
 
 def feed_summary(snap: str) -> pd.DataFrame:

@@ -25,7 +25,6 @@ class Feed:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     has_manager: bool = True      # rows must name a manager in the roster
-    replace_on_key: bool = False  # reference data: a re-export overwrites the row
     time_column: str | None = "occurred_at"
 
     def column(self, name: str) -> Column:
@@ -64,14 +63,14 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
         Column("crm_user_id"),
         Column("lms_account"),
         Column("email"),
-    ), has_manager=False, replace_on_key=True, time_column=None),
+    ), has_manager=False, time_column=None),
     Feed("targets", "targets", ("scope", "scope_id", "period", "metric_key"), (
         Column("scope", required=True, enum=("manager", "team")),
         Column("scope_id", required=True),
         Column("period", required=True),
         Column("metric_key", required=True),
         Column("target", "number", required=True, min=0),
-    ), has_manager=False, replace_on_key=True, time_column=None),
+    ), has_manager=False, time_column=None),
     Feed("marketing_activity", "marketing_activity", ("activity_id",), (
         Column("activity_id", required=True),
         Column("manager_id", required=True),
