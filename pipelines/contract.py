@@ -7,7 +7,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str = "text"            # text | timestamp | date | bool | number | int
+    type: str = "text"            # text | timestamp | date | bool | number | int | month
     required: bool = False
     enum: tuple[str, ...] = ()
     min: float | None = None
@@ -57,7 +57,7 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
         Column("team_name", required=True),
         Column("branch", required=True),
         Column("peer_group", required=True, enum=PEER_GROUPS),
-        Column("hire_date", "date"),
+        Column("hire_date", "date", future_ok=True),   # people who start next month
         Column("active", "bool", default=True),
         Column("public_display", "bool", default=True),
         Column("crm_user_id"),
@@ -67,7 +67,7 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
     Feed("targets", "targets", ("scope", "scope_id", "period", "metric_key"), (
         Column("scope", required=True, enum=("manager", "team")),
         Column("scope_id", required=True),
-        Column("period", required=True),
+        Column("period", "month", required=True),
         Column("metric_key", required=True),
         Column("target", "number", required=True, min=0),
     ), has_manager=False, time_column=None),

@@ -73,8 +73,10 @@ def manager_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         for key in (mid, lms, email, crm):
             if key:
                 lookup[key] = mid
-        if email:  # xAPI's mbox_sha1sum is the SHA-1 of "mailto:<address>"
-            lookup[hashlib.sha1(f"mailto:{email}".encode()).hexdigest()] = mid
+        if email:  # e-mail addresses match in any case; mbox_sha1sum is SHA-1 of "mailto:…"
+            lookup[email.lower()] = mid
+            for address in (email, email.lower()):
+                lookup[hashlib.sha1(f"mailto:{address}".encode()).hexdigest()] = mid
     return lookup
 
 
@@ -290,12 +292,15 @@ def _line_expr(con: duckdb.DuckDBPyConnection, detected: Detected) -> str:
 
 
 def _transform(expr: str, how: str, formats: list[str]) -> Sql:
-    if how == "utc_to_local":  # e.g. Salesforce API exports: CreatedDate is UTC
-        return (f"coalesce(strftime(timezone(?, try_strptime({expr}, ?) AT TIME ZONE 'UTC'), "
-                f"'%Y-%m-%d %H:%M:%S'), {expr})", [LOCAL_TIMEZONE, formats])
+    if how == "utc_to_local":
+        # Only times marked as UTC (…Z, as Salesforce API exports write them); a report export
+        # in the user's locale is local time already.
+        return (f"CASE WHEN ends_with(upper({expr}), 'Z') THEN coalesce(strftime(timezone(?, "
+                f"try_strptime({expr}, ?) AT TIME ZONE 'UTC'), '%Y-%m-%d %H:%M:%S'), {expr}) "
+                f"ELSE {expr} END", [LOCAL_TIMEZONE, formats])
     factor = {"seconds_to_minutes": 1 / 60, "hours_to_minutes": 60}[how]
-    return (f"coalesce(CAST(round(try_cast({expr} AS DOUBLE) * ?, 2) AS VARCHAR), {expr})",
-            [factor])
+    number = f"try_cast(replace({expr}, ',', '') AS DOUBLE)"
+    return (f"coalesce(CAST(round({number} * ?, 2) AS VARCHAR), {expr})", [factor])
 
 
 def _value_map(con: duckdb.DuckDBPyConnection, stg_1: Sql, prof: profiles.Profile, column: str,

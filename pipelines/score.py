@@ -162,8 +162,10 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
            t0: float) -> ScoreResult:
     data_end = _context(con)
     check_metric_sql(con, rules)
-    start = None if force else (_period_start(since) if since
-                                else _incremental_since(con, rules))
+    start = None if force else _incremental_since(con, rules)
+    if since and start is not None:
+        # never later than what new loads require, or their days would stay stale
+        start = min(start, _period_start(since))
     con.begin()
     try:
         if start is None:

@@ -32,11 +32,15 @@ def typed(col: Column, formats: list[str] | None = None) -> Sql:
         return (f"CASE WHEN list_contains(?, lower({c})) THEN TRUE "
                 f"WHEN list_contains(?, lower({c})) THEN FALSE END",
                 [list(TRUE_WORDS), list(FALSE_WORDS)])
-    if col.type == "number":
-        return f"try_cast(replace({c}, ',', '') AS DOUBLE)", []
+    if col.type == "month":  # YYYY-MM; Excel may turn it into a date, the first of the month
+        return (f"strftime(try_strptime({c}, ['%Y-%m', '%Y/%m', '%Y%m', '%Y-%m-%d', "
+                f"'%Y/%m/%d', '%Y-%m-%d %H:%M:%S']), '%Y-%m')", [])
+    number = f"try_cast(replace({c}, ',', '') AS DOUBLE)"
+    if col.type == "number":  # NaN and infinity are not amounts
+        return f"CASE WHEN isfinite({number}) THEN {number} END", []
     if col.type == "int":
-        return (f"CASE WHEN try_cast({c} AS DOUBLE) = floor(try_cast({c} AS DOUBLE)) "
-                f"THEN CAST(try_cast({c} AS DOUBLE) AS INTEGER) END", [])
+        return (f"CASE WHEN isfinite({number}) AND {number} = floor({number}) "
+                f"THEN try_cast({number} AS INTEGER) END", [])
     return c, []
 
 

@@ -180,3 +180,27 @@ def test_a_voiding_statement_removes_a_statement_loaded_earlier(roster_loaded, t
     # the scores of the voided statement's day are redone at the next scoring
     assert _rows(roster_loaded, "SELECT affected_from::VARCHAR FROM load_run "
                                 "WHERE load_run_id = ?", [r.load_run_id]) == [("2026-05-04",)]
+
+
+def test_target_months_are_normalised_or_quarantined(roster_loaded, tmp_path):
+    rows = [{"scope": "manager", "scope_id": "A1", "period": p, "metric_key": f"m{i}",
+             "target": "1"} for i, p in enumerate(["2026-05", "2026/06", "2026-07-01", "May"])]
+    [r] = load.load_paths(roster_loaded, [write_csv(tmp_path / "t.csv", rows)])
+    assert (r.landed, r.reasons) == (3, {"invalid_month": 1})
+    assert _rows(roster_loaded, "SELECT period FROM targets ORDER BY 1") == [
+        ("2026-05",), ("2026-06",), ("2026-07",)]
+
+
+def test_non_finite_and_huge_numbers_are_quarantined_and_the_batch_goes_on(roster_loaded,
+                                                                          tmp_path):
+    contact = {"contact_id": "K1", "manager_id": "A1", "client_id": "C1",
+               "occurred_at": "2026-05-04 10:00", "channel": "visit", "purpose": "service",
+               "satisfaction": "4", "duration_min": "30"}
+    rows = [contact, dict(contact, contact_id="K2", satisfaction="NaN"),
+            dict(contact, contact_id="K3", satisfaction="99999999999"),
+            dict(contact, contact_id="K4", duration_min="inf")]
+    bad = write_csv(tmp_path / "c.csv", rows)
+    good = write_csv(tmp_path / "m.csv", [MKT])
+    results = load.load_paths(roster_loaded, [bad, good])
+    assert [(r.landed, r.quarantined) for r in results] == [(1, 3), (1, 0)]
+    assert results[0].reasons == {"invalid_int": 2, "invalid_number": 1}

@@ -132,3 +132,14 @@ def test_broken_profiles_say_what_is_wrong(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ProfileError, match=message):
         read_profile(path)
+
+
+def test_salesforce_report_times_in_local_time_are_not_shifted(crm_roster, tmp_path):
+    row = {"Id": "00T9", "Subject": "Call", "ActivityDate": "03/05/2026",
+           "OwnerId": "0050000000000AAA", "WhatId": "001A", "WhoId": "", "Status": "Completed",
+           "TaskSubtype": "Call", "CallDurationInSeconds": "1,200", "Description": "",
+           "CreatedDate": "03/05/2026 05:00 PM"}
+    [r] = load.load_paths(crm_roster, [write_csv(tmp_path / "Task.csv", [row])])
+    assert r.landed == 1
+    assert _q(crm_roster, "SELECT logged_at::VARCHAR, duration_min FROM client_contact") == [
+        ("2026-03-05 17:00:00", 20.0)]

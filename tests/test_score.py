@@ -431,3 +431,16 @@ def test_a_warehouse_from_an_older_version_is_rescored_in_full(roster_loaded, tm
         result = score.score(con, load_rules(roster_loaded.rules_path))
     assert result.full and not result.skipped
     assert _tables(roster_loaded) == before
+
+
+def test_since_never_skips_what_new_rules_require(roster_loaded, tmp_path):
+    build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1", day=4 + i) for i in range(8)]).close()
+    text = RULES.read_text(encoding="utf-8").replace("zero_at = 0.2\nfull_at = 0.85",
+                                                     "zero_at = 0.1\nfull_at = 0.5", 1)
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(path), since="2026-06")
+        assert result.full
+        assert con.execute("SELECT full_at FROM rule_metric WHERE metric_key = "
+                           "'proactive_share'").fetchall() == [(0.5,)]

@@ -119,3 +119,23 @@ def test_xapi_problems_are_quarantined_not_crashes(tmp_path):
                                           ("P1DT1H", 1500), ("", None), ("45", None)])
 def test_iso_durations(text, minutes):
     assert iso_minutes(text) == minutes
+
+
+def test_xapi_fields_of_the_wrong_type_quarantine_only_that_statement(tmp_path):
+    odd = _stmt(2)
+    odd["result"]["score"] = {"scaled": None}
+    weird = _stmt(3)
+    weird["object"]["definition"]["extensions"]["https://lms/ext/category"] = ["credit"]
+    write_json(tmp_path / "x.json", [_stmt(1), odd, weird])
+    con = duckdb.connect()
+    detected = stage_file(con, tmp_path / "x.json", "t", tmp_path, {"lms-a1": "A1"})
+    assert [r.reason_code for r in detected.rejects] == ["invalid_statement"]
+    # the list becomes text and is then refused by the category check, never a crash
+    assert con.execute("SELECT count(*) FROM t").fetchall()[0][0] == 2
+
+
+def test_xapi_mbox_matches_whatever_the_case(tmp_path):
+    write_json(tmp_path / "x.json", [_stmt(1, actor={"mbox": "mailto:Alice@Bank.TW"})])
+    con = duckdb.connect()
+    stage_file(con, tmp_path / "x.json", "t", tmp_path, {"alice@bank.tw": "A1"})
+    assert con.execute("SELECT manager_id FROM t").fetchall() == [("A1",)]

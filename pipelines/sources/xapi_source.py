@@ -75,6 +75,8 @@ def actor_keys(actor: dict) -> list[str]:
     for k in ("mbox", "mbox_sha1sum", "openid"):
         if actor.get(k):
             keys.append(str(actor[k]).removeprefix("mailto:"))
+    if actor.get("mbox"):
+        keys.append(str(actor["mbox"]).removeprefix("mailto:").lower())
     return keys
 
 
@@ -83,6 +85,10 @@ def _local(ts: str) -> str:
     if when.tzinfo is not None:
         when = when.astimezone(LOCAL_TZ).replace(tzinfo=None)
     return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _scaled(score: dict) -> float | None:
@@ -114,6 +120,8 @@ def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
                  next(iter(names.values()), None))
     extensions = definition.get("extensions") or {}
     category = next((v for k, v in extensions.items() if k.rstrip("/").endswith("category")), None)
+    certification = next((v for k, v in extensions.items()
+                          if k.rstrip("/").endswith("certification")), None)
     result = stmt.get("result") or {}
     scaled = _scaled(result.get("score") or {})
     duration = result.get("duration")
@@ -124,12 +132,13 @@ def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
         return Reject(0, "invalid_timestamp", "", str(stmt.get("timestamp")), "timestamp")
     return {
         "event_id": str(stmt.get("id") or ""), "manager_id": manager, "occurred_at": occurred,
-        "course_id": obj.get("id"), "title": title, "category": category, "verb": verb,
+        "course_id": _str(obj.get("id")), "title": _str(title), "category": _str(category),
+        "verb": verb,
         "score_scaled": None if scaled is None else str(scaled),
         # an unreadable duration is passed on as is, so the row is quarantined, not shortened
         "duration_min": str(duration) if minutes is None and duration else
         None if minutes is None else str(minutes),
-        "certification": extensions.get("certification"),
+        "certification": _str(certification),
     }
 
 
@@ -152,7 +161,12 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
         if str(stmt.get("id")) in voided:
             rejects.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id"))
             continue
-        row = _row(stmt, lookup)
+        try:
+            row = _row(stmt, lookup)
+        except (TypeError, ValueError, AttributeError) as exc:
+            # a field of the wrong JSON type (a null score, a list for a name…): this statement
+            # is quarantined, the others load
+            row = Reject(0, "invalid_statement", f"{exc.__class__.__name__}: {exc}"[:300])
         if isinstance(row, Reject):
             row.line = line
             rejects.append(row)

@@ -21,7 +21,7 @@ frame AS (         -- everyone on staff in the period, for every metric
 ),
 target_month AS (
     SELECT scope_id AS manager_id, metric_key AS target_metric, target,
-           CAST(strptime(period || '-01', '%Y-%m-%d') AS DATE) AS m_start
+           CAST(try_strptime(period || '-01', '%Y-%m-%d') AS DATE) AS m_start
     FROM targets WHERE scope = 'manager'
 ),
 target_period AS ( -- monthly targets spread over the days of the period the data covers

@@ -29,15 +29,15 @@ team_num AS (      -- members' numerators of the metric a team metric builds on
 team_target AS (   -- the team's monthly targets spread over the days the data covers
     SELECT t.scope_id AS team_id, p.grain, p.period, tm.metric_key,
            sum(t.target * (datediff('day',
-                   greatest(p.period_start, CAST(strptime(t.period || '-01', '%Y-%m-%d') AS DATE)),
-                   least(p.covered_end, last_day(CAST(strptime(t.period || '-01', '%Y-%m-%d')
+                   greatest(p.period_start, CAST(try_strptime(t.period || '-01', '%Y-%m-%d') AS DATE)),
+                   least(p.covered_end, last_day(CAST(try_strptime(t.period || '-01', '%Y-%m-%d')
                                                       AS DATE)))) + 1)
-               / day(last_day(CAST(strptime(t.period || '-01', '%Y-%m-%d') AS DATE)))) AS target
+               / day(last_day(CAST(try_strptime(t.period || '-01', '%Y-%m-%d') AS DATE)))) AS target
     FROM targets t
     JOIN rule_team_metric tm ON tm.target_metric = t.metric_key
     JOIN periods p
-      ON CAST(strptime(t.period || '-01', '%Y-%m-%d') AS DATE) <= p.covered_end
-     AND last_day(CAST(strptime(t.period || '-01', '%Y-%m-%d') AS DATE)) >= p.period_start
+      ON CAST(try_strptime(t.period || '-01', '%Y-%m-%d') AS DATE) <= p.covered_end
+     AND last_day(CAST(try_strptime(t.period || '-01', '%Y-%m-%d') AS DATE)) >= p.period_start
     WHERE t.scope = 'team'
     GROUP BY ALL
 ),
