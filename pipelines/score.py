@@ -163,6 +163,10 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     data_end = _context(con)
     check_metric_sql(con, rules)
     start = None if force else _incremental_since(con, rules)
+    if start is not None and data_end is not None:
+        # data that ends earlier than before (rows voided or corrected away) moves the running
+        # periods back to where it ends now
+        start = min(start, data_end)
     if since and start is not None:
         # never later than what new loads require, or their days would stay stale
         start = min(start, _period_start(since))
@@ -188,11 +192,16 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
             con.execute(sql, used) if used else con.execute(sql)
             if step == "score_periods.sql":
                 if start is not None:
-                    # redo only the periods reaching into the changed days
+                    # redo only the periods reaching into the changed days; drop every stored
+                    # period from there on, also one that corrections have left without rows
                     con.execute("DELETE FROM periods WHERE period_end < ?", [start])
                     for table in PERIOD_TABLES:
-                        con.execute(f"DELETE FROM {table} WHERE (grain, period) IN "
-                                    "(SELECT (grain, period) FROM periods)")
+                        con.execute(
+                            f"DELETE FROM {table} WHERE period >= CASE grain "
+                            "WHEN 'week' THEN strftime(CAST(? AS DATE), '%G-W%V') "
+                            "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
+                            "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
+                            "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
                 _keyed_metrics(con, rules)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
         db.set_state(con, "scored", f"{db.get_state(con, 'data_version', '0')}:{rules.version}")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipelines import db, load, score
 from pipelines.rules import RulesError, load_rules
-from tests.conftest import ROSTER, write_csv
+from tests.conftest import ROSTER, query, write_csv
 
 MONTH = "2026-05"
 RULES = Path(__file__).resolve().parent.parent / "pipelines" / "rules.toml"
@@ -444,3 +444,28 @@ def test_since_never_skips_what_new_rules_require(roster_loaded, tmp_path):
         assert result.full
         assert con.execute("SELECT full_at FROM rule_metric WHERE metric_key = "
                            "'proactive_share'").fetchall() == [(0.5,)]
+
+
+def test_a_period_emptied_by_corrections_loses_its_old_scores(roster_loaded, tmp_path):
+    from tests.conftest import write_json
+    from tests.test_sources import _stmt
+    build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1", day=4 + i) for i in range(8)]).close()
+    june = _stmt(7)
+    june["timestamp"] = "2026-06-10T02:00:00Z"
+    load.load_paths(roster_loaded, [write_json(tmp_path / "june.json", [june])])
+    with db.warehouse(roster_loaded.db_path) as con:
+        score.score(con, load_rules(roster_loaded.rules_path))
+    assert query(roster_loaded, "SELECT count(*) FROM awareness_index WHERE period = '2026-06'"
+                 )[0][0] > 0
+    voiding = {"id": "00000000-0000-4000-8000-00000000bbbb", "actor": _stmt(0)["actor"],
+               "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+               "object": {"objectType": "StatementRef", "id": june["id"]}}
+    load.load_paths(roster_loaded, [write_json(tmp_path / "void.json", [voiding])])
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert not score.score(con, load_rules(roster_loaded.rules_path)).full
+    assert query(roster_loaded, "SELECT count(*) FROM awareness_index WHERE period = '2026-06'"
+                 ) == [(0,)]
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        score.score(con, load_rules(roster_loaded.rules_path), force=True)
+    assert _tables(roster_loaded) == incremental
