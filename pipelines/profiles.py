@@ -152,8 +152,10 @@ def detect(profiles: dict[str, Profile], header: list[str], fmt: str,
                                                                          or p.feed == feed)]
     fitting = [p for p in candidates if not p.missing_required(header)]
     if fitting:
-        # most of the file's headers used; then the most specific (fewest defaults) profile
-        return max(fitting, key=lambda p: (len(p.sources(header)), -len(p.defaults)))
+        # most of the file's headers used; on a tie the feed's canonical profile (a source's
+        # profile also accepts canonical headers), then the one needing fewest defaults
+        return max(fitting, key=lambda p: (len(p.sources(header)), p.name == p.feed,
+                                           -len(p.defaults)))
     if not candidates:
         raise ProfileError(f"no {kind} profile for feed {feed!r}")
     best = min(candidates, key=lambda p: len(p.missing_required(header)))

@@ -73,6 +73,8 @@ def test_every_deliberately_bad_row_is_quarantined(demo_build):
         assert r.rows_read == info["rows"]
         assert r.quarantined == info["bad_rows"], (name, r.reasons)
         assert r.balanced
+        # canonical exports are read with the canonical profile, not a look-alike source's
+        assert r.profile == ("xapi" if info["feed"] == "learning_event" else info["feed"])
 
 
 # --- the stories a manager should recognise on the boards ------------------------------------
