@@ -94,21 +94,20 @@ def render() -> None:
     improvers = (ranked[ranked["score_change"] > 0]
                  .sort_values("score_change", ascending=False).head(IMPROVERS))
     if not improvers.empty:
-        st.subheader(t("leaderboard.improvers"))
-        st.caption(t("leaderboard.improvers_help"))
-        st.dataframe(pd.DataFrame({
-            t("column.name"): improvers["name"],
-            t("column.team"): improvers["team_name"],
-            t("column.change"): improvers["score_change"].map(lambda v: f"+{v:.1f}"),
-            t("column.index"): improvers["awareness_index"].round(1),
-        }), hide_index=True, key="lb_improvers")
-
+        _people_section(t, "improvers", improvers, "lb_improvers", {
+            t("column.change"): improvers["score_change"].map(lambda v: f"+{v:.1f}")})
     if not unranked.empty:
-        st.subheader(t("leaderboard.not_ranked"))
-        st.caption(t("leaderboard.not_ranked_help"))
-        st.dataframe(pd.DataFrame({
-            t("column.name"): unranked["name"],
-            t("column.team"): unranked["team_name"],
-            t("column.index"): unranked["awareness_index"].round(1),
-            t("column.reason"): unranked.apply(lambda r: _reason(lang, r), axis=1),
-        }), hide_index=True, key="lb_unranked")
+        _people_section(t, "not_ranked", unranked, "lb_unranked", {
+            t("column.reason"): unranked.apply(lambda r: _reason(lang, r), axis=1)})
+
+
+def _people_section(t, name: str, people: pd.DataFrame, key: str, extra: dict) -> None:
+    """A titled list of people (name, team, index) with the columns that say why they are in it."""
+    st.subheader(t(f"leaderboard.{name}"))
+    st.caption(t(f"leaderboard.{name}_help"))
+    st.dataframe(pd.DataFrame({
+        t("column.name"): people["name"],
+        t("column.team"): people["team_name"],
+        **extra,
+        t("column.index"): people["awareness_index"].round(1),
+    }), hide_index=True, key=key)
