@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.config import load_settings
 
@@ -50,6 +51,16 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     # every trace of earlier scoring goes with them, so the next `score` starts over
     con.execute("DELETE FROM pipeline_state WHERE key IN ('scored', 'published', 'scored_run', "
                 "'scored_data_end', 'rules_version')")
+
+
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """An Arrow table from Python as a temp table of this connection (which holds the load's
+    transaction and work tables)."""
+    con.register(f"{name}_arrow", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    finally:
+        con.unregister(f"{name}_arrow")
 
 
 def get_state(con: duckdb.DuckDBPyConnection, key: str, default: str = "") -> str:

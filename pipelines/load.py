@@ -284,10 +284,8 @@ def _line_expr(con: duckdb.DuckDBPyConnection, detected: Detected) -> str:
     # from accepted row k = line - 2 - i onwards, i+1 rejected lines lie before it
     # (consecutive rejected lines share a k; the last of them holds the whole shift)
     breaks = {line - 2 - i: i + 1 for i, line in enumerate(lines)}
-    con.register("reject_breaks_arrow", pa.table({"k": list(breaks),
+    db.temp_table(con, "reject_breaks", pa.table({"k": list(breaks),
                                                   "shift": list(breaks.values())}))
-    con.execute("CREATE OR REPLACE TEMP TABLE reject_breaks AS SELECT * FROM reject_breaks_arrow")
-    con.unregister("reject_breaks_arrow")
     return "r._k + 2 + coalesce(b.shift, 0)"
 
 
@@ -375,13 +373,10 @@ def _pseudonymise_quarantine(con: duckdb.DuckDBPyConnection, settings: Settings,
         "NULL AND list_contains(?, column_name)", [run_id, columns]).fetchall()]
     if not raw:
         return
-    key = load_key(settings.secret_dir)
-    con.register("quarantine_pseudo", pa.table({"raw": raw, "hashed": [pseudonymise(key, v)
-                                                                       for v in raw]}))
+    _hash_table(con, settings, "quarantine_pseudo", raw)
     con.execute("UPDATE quarantine q SET raw_value = p.hashed FROM quarantine_pseudo p "
                 "WHERE q.load_run_id = ? AND list_contains(?, q.column_name) "
                 "AND q.raw_value = p.raw", [run_id, columns])
-    con.unregister("quarantine_pseudo")
 
 
 def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
@@ -452,10 +447,14 @@ def _pseudonym_map(con: duckdb.DuckDBPyConnection, settings: Settings, column: s
     ).fetchall()]
     if not raw:
         return None
-    key = load_key(settings.secret_dir)
     name = f"pseudo_{column}"
-    con.register(f"{name}_arrow", pa.table({"raw": raw,
-                                            "hashed": [pseudonymise(key, v) for v in raw]}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
+    _hash_table(con, settings, name, raw)
     return name
+
+
+def _hash_table(con: duckdb.DuckDBPyConnection, settings: Settings, name: str,
+                raw: list[str]) -> None:
+    """Temp table `name` (raw, hashed): each distinct client id with its keyed hash."""
+    key = load_key(settings.secret_dir)
+    db.temp_table(con, name, pa.table({"raw": raw, "hashed": [pseudonymise(key, v)
+                                                              for v in raw]}))

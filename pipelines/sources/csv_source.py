@@ -175,9 +175,8 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Pat
     names = unique_names(header)
     # Fixed names and all-text types: the loader, not DuckDB's sniffer, decides what is valid.
     columns = dict.fromkeys(names, "VARCHAR")
-    cur = con  # one connection: temp tables and the load transaction are per connection
-    cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-    cur.execute(
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
         "SELECT * FROM read_csv(?, header = true, "
         "delim = ?, quote = '\"', escape = '\"', columns = ?, store_rejects = true, "
@@ -186,7 +185,7 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Pat
     )
     # DuckDB reports one error per bad column; the row is quarantined once, with them all.
     rejects = [Reject(int(line), "malformed_row", msg, (raw or "")[:500])
-               for line, msg, raw in cur.execute(
+               for line, msg, raw in con.execute(
                    "SELECT line, string_agg(DISTINCT error_type::VARCHAR, ', '), "
                    "any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line")
                .fetchall()]

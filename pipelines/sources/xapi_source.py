@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.contract import LOCAL_TIMEZONE
+from pipelines.db import temp_table
 from pipelines.sources import Detected, Reject, SourceError
 
 LOCAL_TZ = ZoneInfo(LOCAL_TIMEZONE)
@@ -172,11 +173,8 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
             rejects.append(row)
         else:
             rows.append(row | {"_line": line})
-    arrow = pa.table({"_line": pa.array([r["_line"] for r in rows], pa.int64()),
-                      **{c: pa.array([r[c] for r in rows], pa.string()) for c in COLUMNS}})
-    cur = con  # one connection: temp tables and the load transaction are per connection
-    cur.register("xapi_arrow", arrow)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM xapi_arrow")
-    cur.unregister("xapi_arrow")
+    temp_table(con, table, pa.table({
+        "_line": pa.array([r["_line"] for r in rows], pa.int64()),
+        **{c: pa.array([r[c] for r in rows], pa.string()) for c in COLUMNS}}))
     return Detected("xapi", encoding="utf-8", header=COLUMNS, rejects=rejects,
                     voided=sorted(voided))

@@ -8,6 +8,7 @@ import duckdb
 import openpyxl
 import pyarrow as pa
 
+from pipelines.db import temp_table
 from pipelines.sources import Detected, Reject, SourceError
 from pipelines.sources.csv_source import unique_names
 
@@ -59,11 +60,8 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Detected:
     finally:
         values.close()
         formulas.close()
-    arrow = pa.table({"_line": pa.array(lines, pa.int64()),
-                      **{f"c{j}": pa.array(c, pa.string()) for j, c in enumerate(cols)}})
-    con.register("xlsx_arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM xlsx_arrow")
-    con.unregister("xlsx_arrow")
-    for j, name in enumerate(names):
-        con.execute(f'ALTER TABLE {table} RENAME COLUMN c{j} TO "{name.replace(chr(34), chr(39))}"')
+    # header names are unique (unique_names), so they can name the columns directly
+    temp_table(con, table, pa.table({"_line": pa.array(lines, pa.int64()),
+                                     **{name: pa.array(c, pa.string())
+                                        for name, c in zip(names, cols, strict=True)}}))
     return Detected("xlsx", sheet=sheet, header=names, rejects=rejects)
