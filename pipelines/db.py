@@ -36,9 +36,9 @@ def warehouse(db_path: Path, memory_limit: str | None = None):
 
 # Bump when a score mart's columns change. Marts are derived data: an older warehouse drops them
 # (the next `score` rebuilds them in full); loaded feed rows are never touched.
-MART_VERSION = "5"
-MARTS = ("metric_day", "metric_score", "dimension_score", "awareness_index", "rule_metric",
-         "rule_dimension", "rule_gate", "rule_team_metric", "team_score")
+MART_VERSION = "6"
+MARTS = ("score_manager", "metric_day", "metric_score", "dimension_score", "awareness_index",
+         "rule_metric", "rule_dimension", "rule_gate", "rule_team_metric", "team_score")
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:

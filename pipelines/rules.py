@@ -37,6 +37,7 @@ class Metric:
     weight: float = 1.0
     why: str = ""
     line: int = 0
+    no: int = 0            # position in the file, from 1: the metric's key in scoring joins
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,8 @@ def load_rules(path: Path) -> Rules:
             key_expr=m.get("key_expr"), categories=tuple(m.get("categories", ())),
             target_metric=m.get("target_metric"), min_data=float(m.get("min_data", 1)),
             zero_at=m.get("zero_at"), full_at=m.get("full_at"),
-            weight=float(m.get("weight", 1.0)), why=m.get("why", ""), line=line))
+            weight=float(m.get("weight", 1.0)), why=m.get("why", ""), line=line,
+            no=len(metrics) + 1))
     missing = [d for d in DIMENSIONS if not any(x.dimension == d for x in metrics)]
     if missing:
         raise fail(0, f"no metric for dimension(s) {', '.join(missing)}")

@@ -50,47 +50,66 @@ def check_metric_sql(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
 
 
 def _day_base_sql(feed: str, date_expr: str, metrics: list[Metric]) -> str:
-    """One scan of a feed: each plain metric's daily num/den/rows, unpivoted to metric_day."""
+    """One scan of a feed: each plain metric's num/den/rows per fragment, unpivoted to
+    metric_day on integer keys."""
     cols = []
     for i, m in enumerate(metrics):
         cols.append(f"sum(CASE WHEN ({m.where}) THEN CAST(({m.num}) AS DOUBLE) END) AS n{i}, "
                     f"sum(CASE WHEN ({m.where}) THEN CAST(({m.den}) AS DOUBLE) END) AS d{i}, "
                     f"count_if({m.where}) AS c{i}")
     unions = " UNION ALL ".join(
-        f"SELECT manager_id, day, '{m.key}', NULL, n{i}, d{i}, c{i} FROM agg WHERE c{i} > 0"
+        f"SELECT manager_no, day, {m.no}, n{i}, d{i}, c{i} FROM agg WHERE c{i} > 0"
         for i, m in enumerate(metrics))
-    return (f"INSERT INTO metric_day WITH agg AS (SELECT manager_id, "
-            f"fragment(({date_expr})) AS day, {', '.join(cols)} FROM {feed} "
-            f"WHERE CAST(({date_expr}) AS DATE) >= ? GROUP BY ALL) {unions}")
+    return (f"INSERT INTO metric_day WITH agg AS (SELECT m.manager_no, a.* FROM ("
+            f"SELECT manager_id, fragment(({date_expr})) AS day, {', '.join(cols)} FROM {feed} "
+            f"WHERE CAST(({date_expr}) AS DATE) >= ? GROUP BY ALL) a "
+            f"JOIN score_manager m USING (manager_id)) {unions}")
 
 
 def _keyed_sql(m: Metric) -> str:
     """A distinct/entropy metric straight from its feed, per period: distinct counts do not add
     up across days, so they are not rolled up from metric_day."""
-    rows = (f"SELECT r.manager_id, p.grain, p.period, r.k FROM (SELECT manager_id, "
-            f"fragment(({m.date})) AS day, "
+    rows = (f"SELECT manager_id, fragment(({m.date})) AS day, "
             # a 64-bit hash groups faster than the text; only counts are needed, not names
             f"hash(CAST(({m.key_expr}) AS VARCHAR)) AS k FROM {m.feed} WHERE ({m.where}) "
-            f"AND ({m.key_expr}) IS NOT NULL AND CAST(({m.date}) AS DATE) >= ?) r "
-            "JOIN period_day pd USING (day) "
-            "JOIN periods p ON p.grain = pd.grain AND p.period = pd.period")
+            f"AND ({m.key_expr}) IS NOT NULL AND CAST(({m.date}) AS DATE) >= ?")
     if m.kind == "distinct":
-        return (f"INSERT INTO metric_keyed SELECT manager_id, grain, period, '{m.key}', "
-                f"count(DISTINCT k), NULL, count(*) FROM ({rows}) GROUP BY ALL")
-    return (f"INSERT INTO metric_keyed WITH cat AS (SELECT manager_id, grain, period, k, "
-            f"count(*) AS cnt FROM ({rows}) GROUP BY ALL) "
-            f"SELECT manager_id, grain, period, '{m.key}', count(*) AS distinct_k, "
+        # A value counts in a period at its first row there: the previous row with the same
+        # value (per manager) lies before the period's first day. One sort serves all three
+        # grains, where a distinct count per grain hashed every (period, value) pair again.
+        return (f"INSERT INTO metric_keyed WITH r AS ({rows}), "
+                "l AS (SELECT manager_id, day, "
+                "lag(day) OVER (PARTITION BY manager_id, k ORDER BY day) AS prev FROM r), "
+                "f AS (SELECT manager_id, day, "
+                "count_if(prev IS NULL OR prev < date_trunc('week', day)) AS new_week, "
+                "count_if(prev IS NULL OR prev < date_trunc('month', day)) AS new_month, "
+                "count_if(prev IS NULL OR prev < date_trunc('quarter', day)) AS new_quarter, "
+                "count(*) AS n FROM l GROUP BY ALL) "
+                f"SELECT m.manager_no, pd.period_no, {m.no}, sum(CASE pd.grain "
+                "WHEN 'week' THEN new_week WHEN 'month' THEN new_month ELSE new_quarter END), "
+                "NULL, sum(n) FROM f JOIN score_manager m USING (manager_id) "
+                "JOIN period_day pd USING (day) GROUP BY ALL")
+    return (f"INSERT INTO metric_keyed WITH r AS (SELECT manager_id, day, k, count(*) AS cnt "
+            f"FROM ({rows}) GROUP BY ALL), "
+            "cat AS (SELECT m.manager_no, pd.period_no, r.k, sum(r.cnt) AS cnt FROM r "
+            "JOIN score_manager m USING (manager_id) JOIN period_day pd USING (day) "
+            "GROUP BY ALL) "
+            f"SELECT manager_no, period_no, {m.no}, count(*) AS distinct_k, "
             "-sum((cnt / tot) * ln(cnt / tot)) AS entropy, sum(cnt) AS n FROM "
-            "(SELECT *, sum(cnt) OVER (PARTITION BY manager_id, grain, period) AS tot FROM cat) "
+            "(SELECT *, sum(cnt) OVER (PARTITION BY manager_no, period_no) AS tot FROM cat) "
             "GROUP BY ALL")
 
 
-def _feed_days(con: duckdb.DuckDBPyConnection) -> None:
-    """The days each feed has rows for: tells a feed not delivered from a quiet period."""
-    parts = [f"SELECT DISTINCT ? AS feed, fragment(occurred_at) AS day FROM {t}"
-             for t in FEED_TABLES]
-    con.execute("CREATE OR REPLACE TEMP TABLE feed_days AS " + " UNION ALL ".join(parts),
-                list(FEED_TABLES))
+def _feed_days(con: duckdb.DuckDBPyConnection, from_day: date) -> None:
+    """The days each feed has rows for: tells a feed not delivered from a quiet period.
+    Only from the first day of the earliest period being redone (its week or its quarter)."""
+    (bound,) = con.execute("SELECT CAST(least(date_trunc('quarter', CAST(? AS DATE)), "
+                           "date_trunc('week', CAST(? AS DATE))) AS DATE)",
+                           [from_day, from_day]).fetchall()[0]
+    parts = [f"SELECT DISTINCT ? AS feed, fragment(occurred_at) AS day FROM {t} "
+             "WHERE occurred_at >= ?" for t in FEED_TABLES]
+    params = [p for t in FEED_TABLES for p in (t, bound)]
+    con.execute("CREATE OR REPLACE TEMP TABLE feed_days AS " + " UNION ALL ".join(parts), params)
 
 
 def _context(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -173,9 +192,11 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     con.begin()
     try:
         if start is None:
-            for table in (*RULE_TABLES, "metric_day", *PERIOD_TABLES):
+            for table in (*RULE_TABLES, "score_manager", "metric_day", *PERIOD_TABLES):
                 con.execute(f"DELETE FROM {table}")
             _insert_rules(con, rules)
+            con.execute("INSERT INTO score_manager SELECT CAST(row_number() OVER "
+                        "(ORDER BY manager_id) AS INTEGER), manager_id FROM roster")
         else:
             start = con.execute("SELECT fragment(CAST(? AS DATE))", [start]).fetchall()[0][0]
             con.execute("DELETE FROM metric_day WHERE day >= ?", [start])
@@ -184,7 +205,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                        key=lambda m: (m.feed, m.date))
         for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
             con.execute(_day_base_sql(feed, date_expr, list(group)), [from_day])
-        _feed_days(con)
+        _feed_days(con, from_day)
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions}
         for step in STATIC_STEPS:
             sql = db.sql_file(step)
@@ -195,6 +216,8 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                     # redo only the periods reaching into the changed days; drop every stored
                     # period from there on, also one that corrections have left without rows
                     con.execute("DELETE FROM periods WHERE period_end < ?", [start])
+                    con.execute("DELETE FROM period_day WHERE period_no NOT IN "
+                                "(SELECT period_no FROM periods)")
                     for table in PERIOD_TABLES:
                         con.execute(
                             f"DELETE FROM {table} WHERE period >= CASE grain "
@@ -209,9 +232,8 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
         db.set_state(con, "scored_data_end", str(data_end or date.min))
         db.set_state(con, "rules_version", rules.version)
         managers, periods, rows = con.execute(
-            "SELECT count(DISTINCT manager_id), count(DISTINCT grain || period), count(*) "
-            "FROM metric_score WHERE (grain, period) IN (SELECT (grain, period) FROM periods)"
-        ).fetchall()[0]
+            "SELECT count(DISTINCT manager_no), count(DISTINCT period_no), count(*) "
+            "FROM metric_run").fetchall()[0]
         con.commit()
     except BaseException:
         con.rollback()
@@ -222,8 +244,8 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
 
 
 def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_id VARCHAR, grain VARCHAR, "
-                "period VARCHAR, metric_key VARCHAR, distinct_k BIGINT, entropy DOUBLE, "
+    con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_no INTEGER, "
+                "period_no INTEGER, metric_no INTEGER, distinct_k BIGINT, entropy DOUBLE, "
                 "n BIGINT)")
     # a period being redone is recounted whole, from its first day
     first = con.execute("SELECT min(period_start) FROM periods").fetchall()[0][0]
@@ -241,6 +263,6 @@ def _insert_rules(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
         con.executemany("INSERT INTO rule_team_metric VALUES (?, ?, ?, ?, ?)", [
             (t.key, t.dimension, t.from_metric, t.target_metric, t.weight)
             for t in rules.team_metrics])
-    con.executemany("INSERT INTO rule_metric VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    con.executemany("INSERT INTO rule_metric VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         (m.key, m.dimension, m.feed, m.kind, m.method, m.zero_at, m.full_at, m.weight,
-         m.min_data, m.target_metric, len(m.categories) or None) for m in rules.metrics])
+         m.min_data, m.target_metric, len(m.categories) or None, m.no) for m in rules.metrics])

@@ -140,7 +140,8 @@ CREATE TABLE IF NOT EXISTS rule_metric (
     weight          DOUBLE NOT NULL,
     min_data        DOUBLE NOT NULL,
     target_metric   VARCHAR,
-    n_categories    INTEGER
+    n_categories    INTEGER,
+    metric_no       INTEGER NOT NULL       -- position in rules.toml: the key scoring joins on
 );
 
 CREATE TABLE IF NOT EXISTS rule_gate (
@@ -178,11 +179,18 @@ CREATE TABLE IF NOT EXISTS rule_dimension (
 
 -- Per manager and fragment (the days an ISO week shares with a month, named by its first day):
 -- the additive pieces every ratio, rate, count and attainment metric is built from.
-CREATE TABLE IF NOT EXISTS metric_day (
-    manager_id      VARCHAR NOT NULL,
-    day             DATE NOT NULL,
-    metric_key      VARCHAR NOT NULL,
-    k               VARCHAR,               -- the category for distinct/entropy metrics
+-- Scoring joins millions of rows on integer keys: text keys carried through those joins and
+-- windows cost more than the arithmetic. score_manager numbers the roster at each full rescore
+-- (a roster load always brings one), so the stored metric_day rows keep their meaning.
+CREATE TABLE IF NOT EXISTS score_manager (
+    manager_no      INTEGER PRIMARY KEY,
+    manager_id      VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS metric_day (   -- additive metrics per manager and week∩month fragment
+    manager_no      INTEGER NOT NULL,
+    day             DATE NOT NULL,         -- first day of the fragment
+    metric_no       INTEGER NOT NULL,
     num             DOUBLE,
     den             DOUBLE,
     n               BIGINT NOT NULL

@@ -1,14 +1,14 @@
 -- Awareness index = weighted mean of the dimensions, the conduct gate, and the ranks.
--- Inputs: dimension_score, rule_dimension, metric_score, rule_gate, roster.
+-- Inputs: dimension_run, metric_run (this run's scores on integer keys), rule_dimension,
+-- rule_metric, rule_gate, score_manager, roster, periods.
 INSERT INTO awareness_index
 WITH joined AS (
-    SELECT ds.*, rd.weight, rd.floor
-    FROM dimension_score ds
+    SELECT d.*, rd.weight, rd.floor
+    FROM dimension_run d
     JOIN rule_dimension rd USING (dimension)
-    JOIN periods p USING (grain, period)
 ),
 per_person AS (
-    SELECT manager_id, grain, period,
+    SELECT manager_no, period_no,
            sum(score * weight) FILTER (WHERE status = 'ok')
                / nullif(sum(weight) FILTER (WHERE status = 'ok'), 0) AS score,
            count(*) FILTER (WHERE status = 'ok') AS dimensions_used,
@@ -18,15 +18,15 @@ per_person AS (
     FROM joined GROUP BY ALL
 ),
 conduct AS (       -- a gate metric above 0 (a confirmed misconduct): ineligible whatever else
-    SELECT ms.manager_id, ms.grain, ms.period, min(g.reason) AS reason
-    FROM metric_score ms
+    SELECT r.manager_no, r.period_no, min(g.reason) AS reason
+    FROM metric_run r
+    JOIN rule_metric rm USING (metric_no)
     JOIN rule_gate g USING (metric_key)
-    JOIN periods p USING (grain, period)
-    WHERE ms.value > 0
+    WHERE r.value > 0
     GROUP BY ALL
 ),
 gated AS (
-    SELECT p.manager_id, p.grain, p.period,
+    SELECT m.manager_id, pr.grain, pr.period,
            CASE WHEN p.dimensions_used >= $min_dimensions THEN p.score END AS score,
            p.dimensions_used,
            CASE WHEN p.dimensions_used >= $min_dimensions THEN 'ok' ELSE 'insufficient_data' END
@@ -34,8 +34,11 @@ gated AS (
            c.reason IS NULL AND p.gate_reason IS NULL AS eligible,
            coalesce(c.reason, p.gate_reason) AS gate_reason,
            r.peer_group
-    FROM per_person p JOIN roster r USING (manager_id)
-    LEFT JOIN conduct c USING (manager_id, grain, period)
+    FROM per_person p
+    JOIN score_manager m USING (manager_no)
+    JOIN roster r USING (manager_id)
+    JOIN periods pr USING (period_no)
+    LEFT JOIN conduct c USING (manager_no, period_no)
 ),
 final AS (
     SELECT manager_id, grain, period, score, dimensions_used, status, eligible, gate_reason,

@@ -1,89 +1,89 @@
 -- Metric values per manager, period and metric, normalised to 0-100.
--- Inputs: metric_day (additive metrics), metric_keyed (distinct/entropy metrics, per period),
--- period_day, periods, rule_metric, roster, targets, score_context.
-INSERT INTO metric_score
+-- Inputs: metric_day (additive metrics, per fragment), metric_keyed (distinct/entropy metrics,
+-- per period), period_day, periods, feed_period, score_manager, roster, rule_metric, targets.
+-- The arithmetic runs on integer keys over narrow rows (metric_run); the text keys are joined
+-- on once, when the rows are stored: carrying them through the joins and windows of millions
+-- of rows cost more than the arithmetic itself.
+CREATE OR REPLACE TEMP TABLE metric_run AS
 WITH md AS (       -- only the days of the periods being (re)scored
-    SELECT md.*, pd.grain, pd.period
+    SELECT md.manager_no, pd.period_no, md.metric_no, md.num, md.den, md.n
     FROM metric_day md
     JOIN period_day pd USING (day)
-    JOIN periods p ON p.grain = pd.grain AND p.period = pd.period
 ),
-frame AS (         -- everyone on staff in the period, for every metric
-    SELECT r.manager_id, r.peer_group, p.grain, p.period, p.period_start, p.covered_end,
-           rm.*, fp.feed IS NOT NULL AS fed,
+staff AS (         -- everyone on staff in the period, and for how many of its days
+    SELECT m.manager_no, r.peer_group, p.period_no,
            datediff('day', greatest(p.period_start, coalesce(r.hire_date, p.period_start)),
                     p.covered_end) + 1 AS days_on_staff
-    FROM roster r
+    FROM score_manager m
+    JOIN roster r USING (manager_id)
     CROSS JOIN periods p
-    JOIN rule_metric rm ON TRUE
-    LEFT JOIN feed_period fp ON fp.feed = rm.feed AND fp.grain = p.grain AND fp.period = p.period
     WHERE r.active AND coalesce(r.hire_date, p.period_start) <= p.covered_end
 ),
+fed AS (           -- was the metric's feed delivered in the period?
+    SELECT p.period_no, rm.metric_no, fp.feed IS NOT NULL AS fed
+    FROM periods p
+    CROSS JOIN rule_metric rm
+    LEFT JOIN feed_period fp ON fp.feed = rm.feed AND fp.period_no = p.period_no
+),
 target_month AS (
-    SELECT scope_id AS manager_id, metric_key AS target_metric, target,
-           CAST(try_strptime(period || '-01', '%Y-%m-%d') AS DATE) AS m_start
-    FROM targets WHERE scope = 'manager'
+    SELECT m.manager_no, t.metric_key AS target_metric, t.target,
+           CAST(try_strptime(t.period || '-01', '%Y-%m-%d') AS DATE) AS m_start
+    FROM targets t
+    JOIN score_manager m ON m.manager_id = t.scope_id
+    WHERE t.scope = 'manager'
 ),
 target_period AS ( -- monthly targets spread over the days of the period the data covers
-    SELECT f.manager_id, f.grain, f.period, f.metric_key,
-           sum(t.target * (datediff('day', greatest(f.period_start, t.m_start),
-                                    least(f.covered_end, last_day(t.m_start))) + 1)
+    SELECT s.manager_no, s.period_no, rm.metric_no,
+           sum(t.target * (datediff('day', greatest(p.period_start, t.m_start),
+                                    least(p.covered_end, last_day(t.m_start))) + 1)
                / day(last_day(t.m_start))) AS target
-    FROM frame f
-    JOIN target_month t ON t.manager_id = f.manager_id AND t.target_metric = f.target_metric
-     AND t.m_start <= f.covered_end AND last_day(t.m_start) >= f.period_start
-    WHERE f.kind = 'attainment'
+    FROM staff s
+    JOIN periods p USING (period_no)
+    JOIN rule_metric rm ON rm.kind = 'attainment'
+    JOIN target_month t ON t.manager_no = s.manager_no AND t.target_metric = rm.target_metric
+     AND t.m_start <= p.covered_end AND last_day(t.m_start) >= p.period_start
     GROUP BY ALL
 ),
-facts AS (         -- all that was measured, one row per key: the frame joins it once
-    SELECT manager_id, grain, period, metric_key,
-           sum(num) AS num, sum(den) AS den, sum(n) AS n, sum(distinct_k) AS distinct_k,
-           sum(entropy) AS entropy, sum(kn) AS kn, sum(target) AS target
-    FROM (
-        SELECT manager_id, grain, period, metric_key, num, den, n,
-               NULL::BIGINT AS distinct_k, NULL::DOUBLE AS entropy, NULL::BIGINT AS kn,
-               NULL::DOUBLE AS target
-        FROM md
-        UNION ALL
-        SELECT manager_id, grain, period, metric_key, NULL, NULL, NULL, distinct_k, entropy, n,
-               NULL
-        FROM metric_keyed
-        UNION ALL
-        SELECT manager_id, grain, period, metric_key, NULL, NULL, NULL, NULL, NULL, NULL, target
-        FROM target_period
-    )
+facts AS (         -- the additive metrics summed per period
+    SELECT manager_no, period_no, metric_no, sum(num) AS num, sum(den) AS den, sum(n) AS n
+    FROM md
     GROUP BY ALL
 ),
-valued AS (
-    SELECT f.*,
-           CASE f.kind
+valued AS (        -- every manager on staff x every metric, measured or not
+    SELECT s.manager_no, s.peer_group, s.period_no, rm.metric_no, rm.method, rm.zero_at,
+           rm.full_at, rm.min_data, f.fed, rm.kind, rm.feed, rm.target_metric,
+           CASE rm.kind
                WHEN 'ratio' THEN CASE WHEN coalesce(x.den, 0) > 0 THEN x.num / x.den END
-               WHEN 'rate' THEN coalesce(x.num, 0) / (f.days_on_staff / 7.0)
+               WHEN 'rate' THEN coalesce(x.num, 0) / (s.days_on_staff / 7.0)
                WHEN 'count' THEN coalesce(x.num, 0)
-               WHEN 'distinct' THEN coalesce(x.distinct_k, 0)
-               WHEN 'entropy' THEN coalesce(x.entropy, 0) / ln(f.n_categories)
-               WHEN 'attainment' THEN CASE WHEN x.target > 0 THEN coalesce(x.num, 0) / x.target END
+               WHEN 'distinct' THEN coalesce(k.distinct_k, 0)
+               WHEN 'entropy' THEN coalesce(k.entropy, 0) / ln(rm.n_categories)
+               WHEN 'attainment' THEN CASE WHEN t.target > 0 THEN coalesce(x.num, 0) / t.target END
            END AS value,
-           CASE f.kind
+           CASE rm.kind
                WHEN 'ratio' THEN coalesce(x.den, 0)
-               WHEN 'rate' THEN f.days_on_staff
-               WHEN 'count' THEN f.days_on_staff
-               WHEN 'attainment' THEN coalesce(x.n, 0) + CASE WHEN x.target > 0 THEN 1 ELSE 0 END
-               WHEN 'distinct' THEN coalesce(x.kn, 0)
-               WHEN 'entropy' THEN coalesce(x.kn, 0)
+               WHEN 'rate' THEN s.days_on_staff
+               WHEN 'count' THEN s.days_on_staff
+               WHEN 'attainment' THEN coalesce(x.n, 0) + CASE WHEN t.target > 0 THEN 1 ELSE 0 END
+               WHEN 'distinct' THEN coalesce(k.n, 0)
+               WHEN 'entropy' THEN coalesce(k.n, 0)
                ELSE coalesce(x.n, 0)
            END AS data_amount,
            -- what min_data is compared with: the target itself counts for attainment
-           CASE f.kind WHEN 'ratio' THEN coalesce(x.den, 0)
-                       WHEN 'rate' THEN f.days_on_staff
-                       WHEN 'count' THEN f.days_on_staff
-                       WHEN 'attainment' THEN f.min_data
-                       WHEN 'distinct' THEN coalesce(x.kn, 0)
-                       WHEN 'entropy' THEN coalesce(x.kn, 0)
-                       ELSE coalesce(x.n, 0) END AS evidence,
-           x.target
-    FROM frame f
-    LEFT JOIN facts x USING (manager_id, grain, period, metric_key)
+           CASE rm.kind WHEN 'ratio' THEN coalesce(x.den, 0)
+                        WHEN 'rate' THEN s.days_on_staff
+                        WHEN 'count' THEN s.days_on_staff
+                        WHEN 'attainment' THEN rm.min_data
+                        WHEN 'distinct' THEN coalesce(k.n, 0)
+                        WHEN 'entropy' THEN coalesce(k.n, 0)
+                        ELSE coalesce(x.n, 0) END AS evidence,
+           t.target
+    FROM staff s
+    CROSS JOIN rule_metric rm
+    JOIN fed f USING (period_no, metric_no)
+    LEFT JOIN facts x USING (manager_no, period_no, metric_no)
+    LEFT JOIN metric_keyed k USING (manager_no, period_no, metric_no)
+    LEFT JOIN target_period t USING (manager_no, period_no, metric_no)
 ),
 statused AS (
     SELECT v.*,
@@ -92,30 +92,23 @@ statused AS (
                WHEN kind = 'attainment' AND coalesce(target, 0) <= 0 THEN 'no_target'
                WHEN evidence < min_data THEN 'insufficient_data'
                ELSE 'ok'
-           END AS status,
-           CASE
-               WHEN NOT fed THEN 'no ' || feed || ' rows in this period'
-               WHEN kind = 'attainment' AND coalesce(target, 0) <= 0
-                   THEN 'no ' || target_metric || ' target for this period'
-               WHEN evidence < min_data
-                   THEN printf('%g of the %g needed', evidence, min_data)
-           END AS reason
+           END AS status
     FROM valued v
 ),
 percentile AS (    -- mid-rank percentile among the peer group's scored managers
-    SELECT manager_id, grain, period, metric_key,
+    SELECT manager_no, period_no, metric_no,
            CASE WHEN count(*) OVER w = 1 THEN 50.0
                 ELSE 100.0 * (rank() OVER (w ORDER BY value) - 1
-                              + 0.5 * (count(*) OVER (PARTITION BY peer_group, grain, period,
-                                                      metric_key, value) - 1))
+                              + 0.5 * (count(*) OVER (PARTITION BY peer_group, period_no,
+                                                      metric_no, value) - 1))
                      / (count(*) OVER w - 1)
            END AS score
     FROM statused
     WHERE method = 'peer_percentile' AND status = 'ok'   -- windows only where they are needed
-    WINDOW w AS (PARTITION BY peer_group, grain, period, metric_key)
+    WINDOW w AS (PARTITION BY peer_group, period_no, metric_no)
 ),
 final AS (
-    SELECT s.manager_id, s.grain, s.period, s.metric_key, s.dimension, s.value, s.data_amount,
+    SELECT s.manager_no, s.period_no, s.metric_no, s.value, s.data_amount,
            CASE
                WHEN s.status <> 'ok' THEN NULL
                WHEN s.method = 'linear'
@@ -124,9 +117,20 @@ final AS (
                ELSE pc.score
            END AS score,
            s.status,
-           s.reason,
-           $rules_version AS rules_version
+           CASE s.status
+               WHEN 'no_feed' THEN 'no ' || s.feed || ' rows in this period'
+               WHEN 'no_target' THEN 'no ' || s.target_metric || ' target for this period'
+               WHEN 'insufficient_data' THEN printf('%g of the %g needed', s.evidence, s.min_data)
+           END AS reason
     FROM statused s
-    LEFT JOIN percentile pc USING (manager_id, grain, period, metric_key)
+    LEFT JOIN percentile pc USING (manager_no, period_no, metric_no)
 )
 SELECT * FROM final;
+
+INSERT INTO metric_score
+SELECT m.manager_id, p.grain, p.period, rm.metric_key, rm.dimension, r.value, r.data_amount,
+       r.score, r.status, r.reason, $rules_version AS rules_version
+FROM metric_run r
+JOIN score_manager m USING (manager_no)
+JOIN periods p USING (period_no)
+JOIN rule_metric rm USING (metric_no);

@@ -1,5 +1,6 @@
 -- Periods: every day with data, placed in its ISO week, month and quarter (a quarter is a
--- season). Inputs: metric_day, feed_days, score_context. Builds period_day, periods, feed_period.
+-- season). Inputs: metric_day, feed_days, score_context. Builds periods, period_day, feed_period.
+-- period_no is this run's integer key for a period: the scoring joins run on it.
 CREATE OR REPLACE TEMP TABLE period_day AS
 WITH days AS (
     SELECT day FROM metric_day UNION SELECT day FROM feed_days
@@ -22,13 +23,24 @@ final AS (
 SELECT * FROM final;
 
 CREATE OR REPLACE TEMP TABLE periods AS
-SELECT DISTINCT grain, period, period_start, period_end,
-       -- the part of the period the data covers: a running period is scored "so far"
-       least(period_end, (SELECT data_end FROM score_context)) AS covered_end
-FROM period_day;
+WITH distinct_periods AS (
+    SELECT DISTINCT grain, period, period_start, period_end FROM period_day
+),
+final AS (
+    SELECT CAST(row_number() OVER (ORDER BY grain, period_start) AS INTEGER) AS period_no,
+           grain, period, period_start, period_end,
+           -- the part of the period the data covers: a running period is scored "so far"
+           least(period_end, (SELECT data_end FROM score_context)) AS covered_end
+    FROM distinct_periods
+)
+SELECT * FROM final;
+
+CREATE OR REPLACE TEMP TABLE period_day AS
+SELECT pd.day, pd.grain, p.period_no
+FROM period_day pd JOIN periods p USING (grain, period);
 
 -- Which feeds were delivered for which periods: a feed without a row in a period (an optional
 -- feed never fed, or an export that stopped) gives its metrics the status no_feed.
 CREATE OR REPLACE TEMP TABLE feed_period AS
-SELECT DISTINCT f.feed, p.grain, p.period
+SELECT DISTINCT f.feed, p.period_no
 FROM feed_days f JOIN period_day p USING (day);

@@ -1,7 +1,7 @@
 -- Team scores per dimension and period: the members' mean, blended with team-only metrics
 -- (a team target met), plus the team's awareness index ('index').
--- Inputs: dimension_score, awareness_index, metric_day, period_day, periods, roster, targets,
--- rule_team_metric.
+-- Inputs: dimension_score, awareness_index, metric_day, period_day, periods, score_manager,
+-- rule_metric, roster, targets, rule_team_metric.
 INSERT INTO team_score
 WITH members AS (
     SELECT d.*, r.team_id
@@ -18,12 +18,14 @@ per_dimension AS (
     FROM members GROUP BY ALL
 ),
 team_num AS (      -- members' numerators of the metric a team metric builds on
-    SELECT r.team_id, pd.grain, pd.period, tm.metric_key, sum(md.num) AS num
+    SELECT r.team_id, p.grain, p.period, tm.metric_key, sum(md.num) AS num
     FROM metric_day md
-    JOIN rule_team_metric tm ON tm.from_metric = md.metric_key
+    JOIN rule_metric rm USING (metric_no)
+    JOIN rule_team_metric tm ON tm.from_metric = rm.metric_key
+    JOIN score_manager m USING (manager_no)
     JOIN roster r USING (manager_id)
     JOIN period_day pd USING (day)
-    JOIN periods p ON p.grain = pd.grain AND p.period = pd.period
+    JOIN periods p USING (period_no)
     GROUP BY ALL
 ),
 team_target AS (   -- the team's monthly targets spread over the days the data covers
