@@ -5,7 +5,9 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 from rich.console import Console
@@ -13,8 +15,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipelines import db, demo, explain, load, publish, score
+from pipelines import badges, db, demo, explain, load, publish, score, season
 from pipelines.config import load_settings
+from pipelines.contract import LOCAL_TIMEZONE
 from pipelines.profiles import ProfileError
 from pipelines.rules import RulesError, load_rules
 from pipelines.sources import SourceError
@@ -120,6 +123,70 @@ def cmd_score(args: argparse.Namespace) -> int:
     rules = load_rules(settings.rules_path)
     with db.warehouse(settings.db_path) as con:
         _print_score(score.score(con, rules, force=args.force, since=args.since))
+        if badges.needs_award(con) or args.force:
+            _print_award(badges.award(con, rules))
+    return EXIT_OK
+
+
+def _print_award(result: badges.AwardResult) -> None:
+    console.print(f"badges: {result.awarded} awarded, {result.revoked} revoked, "
+                  f"{result.active} held; {result.level_ups} level-ups; "
+                  f"{result.celebrations} new celebrations; XP for {result.xp_managers} managers")
+
+
+def cmd_award(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rules = load_rules(settings.rules_path)
+    with db.warehouse(settings.db_path) as con:
+        _print_award(badges.award(con, rules))
+    return EXIT_OK
+
+
+def cmd_season(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.action == "close":
+        rules = load_rules(settings.rules_path)
+        with db.warehouse(settings.db_path) as con:
+            done = season.close(con, args.season, rules.version)
+            db.set_state(con, "game_changed", str(done["closed_at"]))
+        console.print(f"season {done['season']} closed: {done['managers']} managers and "
+                      f"{done['teams']} teams frozen (data up to {done['data_end']}); "
+                      f"export it with `python -m pipelines season export {done['season']}`")
+        return EXIT_OK
+    out = Path(args.to) if args.to else settings.data_dir / "exports"
+    with db.warehouse(settings.db_path) as con:
+        for path in season.export(con, args.season, out):
+            console.print(f"  wrote {path}")
+    return EXIT_OK
+
+
+def cmd_celebrations(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError as exc:
+            raise SourceError(f"--since {args.since!r} is not a time; use ISO form, e.g. "
+                              "2026-11-28T09:00 or 2026-11-28T09:00+08:00") from exc
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=ZoneInfo(LOCAL_TIMEZONE))
+    with db.warehouse(settings.db_path) as con:
+        events = badges.celebrations(con, since, limit=args.limit)
+    if args.json:
+        print(json.dumps(events, ensure_ascii=False, indent=1, default=str))
+        return EXIT_OK
+    table = Table(title=f"Since {since.isoformat() if since else 'the start'}")
+    for col in ("day", "what", "who", "detail"):
+        table.add_column(col, overflow="fold")
+    for e in events:
+        who = e["subject_name"] or e["subject_id"]
+        detail = {"badge": f"{e['badge_key']} ({e['tier']}) {e['period']}",
+                  "level_up": f"level {e['level_no']}",
+                  "overtake": f"passed {e['other_name'] or e['other_id']} to #{e['new_rank']} "
+                              f"({e['grain']} {e['period']})"}[e["kind"]]
+        table.add_row(str(e["occurred_on"]), e["kind"], who, detail)
+    console.print(table)
     return EXIT_OK
 
 
@@ -187,13 +254,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     rules = load_rules(settings.rules_path)
     with db.warehouse(settings.db_path) as con:
         result = score.score(con, rules)
+        awarded = badges.award(con, rules) if badges.needs_award(con) else None
     if not result.skipped:
         _print_score(result)
+    if awarded:
+        _print_award(awarded)
+    if (settings.demo_dir / demo.MANIFEST_FILE).exists():
+        _close_demo_seasons(settings, rules)
     if publish.needs_publish(settings):
         console.print(f"published {publish.publish(settings)}")
     else:
         console.print("snapshot is up to date")
     return EXIT_OK
+
+
+def _close_demo_seasons(settings, rules) -> None:
+    """The demo shows closed seasons: every quarter its data has finished is closed once. A
+    bank closes its own with `season close`, after late corrections are in."""
+    with db.warehouse(settings.db_path) as con:
+        quarters = [q for (q,) in con.execute(
+            "SELECT DISTINCT period FROM awareness_index WHERE grain = 'quarter' "
+            "AND period NOT IN (SELECT season FROM season) ORDER BY period").fetchall()]
+        for q in quarters:
+            try:
+                done = season.close(con, q, rules.version)
+            except season.SeasonError:
+                continue    # still running
+            db.set_state(con, "game_changed", str(done["closed_at"]))
+            console.print(f"demo: season {q} closed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +330,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print it as JSON")
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("award", parents=[common], help="XP, levels, badges and celebrations",
+                       description="Recompute XP and levels, award the badges the scores now "
+                                   "support and revoke those they no longer do (with the "
+                                   "reason), and record new celebrations. `score` runs this "
+                                   "after scoring; running it twice changes nothing.")
+    p.set_defaults(func=cmd_award)
+
+    p = sub.add_parser("season", parents=[common], help="close or export a season (a quarter)",
+                       description="close: freeze a finished quarter's final standings (they "
+                                   "never change again); export: write them as Excel and CSV.")
+    p.add_argument("action", choices=["close", "export"])
+    p.add_argument("season", help="the quarter, e.g. 2026Q3")
+    p.add_argument("--to", help="export folder (default data/exports)")
+    p.set_defaults(func=cmd_season)
+
+    p = sub.add_parser("celebrations", parents=[common], help="what happened since a time",
+                       description="New badges, level-ups and overtakes recorded since a time "
+                                   "(what the wall screen celebrates), newest first.")
+    p.add_argument("--since", help="ISO time, e.g. 2026-11-28T09:00 (local time unless it has "
+                                   "an offset); default: everything")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    p.set_defaults(func=cmd_celebrations)
+
     p = sub.add_parser("publish", parents=[common], help="publish the dashboard's snapshot",
                        description="Write a new read-only snapshot for the dashboard and point "
                                    "the dashboard at it atomically.")
@@ -261,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                       else "month")
     try:
         return args.func(args)
-    except (SourceError, ProfileError, RulesError) as exc:
+    except (SourceError, ProfileError, RulesError, season.SeasonError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USER_ERROR
     except duckdb.IOException as exc:

@@ -415,18 +415,28 @@ def _statement(rng, m, when, cat, course, title, verb, scaled, minutes) -> dict:
     }
 
 
+TEAM_TARGET_SHARE = 1.1   # a stretch over the members' own targets: some teams reach it, some not
+
+
 def gen_targets(managers: list[Manager]) -> list[tuple]:
-    """Monthly targets per manager: approved loan amount and new prospects, by peer group."""
+    """Monthly targets per manager (approved loan amount, new prospects, by peer group) and per
+    team (approved amount, TEAM_TARGET_SHARE of its members' targets)."""
     rows = []
     months = sorted({(d.year, d.month) for d in working_days()})
+    team_amount: dict[tuple[str, str], float] = {}
     for m in managers:
         per_day, _, _, loan = PEER_SCALE[m.peer_group]
         for y, mo in months:
             period = f"{y}-{mo:02d}"
-            rows.append(("manager", m.manager_id, period, "approved_amount",
-                         round(per_day * 21 * 0.14 * loan * 1.1, -5)))
+            amount = round(per_day * 21 * 0.14 * loan * 1.1, -5)
+            rows.append(("manager", m.manager_id, period, "approved_amount", amount))
             rows.append(("manager", m.manager_id, period, "new_prospects",
                          round(per_day * 21 * 0.8)))
+            key = (m.team_id, period)
+            team_amount[key] = team_amount.get(key, 0) + amount
+    for (team_id, period), amount in sorted(team_amount.items()):
+        rows.append(("team", team_id, period, "approved_amount",
+                     round(amount * TEAM_TARGET_SHARE, -5)))
     return rows
 
 

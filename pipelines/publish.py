@@ -10,11 +10,13 @@ from pipelines.config import Settings
 
 POINTER = "CURRENT"
 # Bump when the snapshot's tables change: `build` then republishes even if scores did not.
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 # What the dashboard may read. Raw feed rows (client data) stay in the warehouse; quarantined
 # client ids are keyed hashes already.
 SERVING_TABLES = ("roster", "awareness_index", "dimension_score", "metric_score", "rule_metric",
-                  "rule_dimension", "load_run", "quarantine")
+                  "rule_dimension", "load_run", "quarantine", "team_score", "level_def",
+                  "badge_def", "manager_xp", "level_up", "badge_award", "celebration", "season",
+                  "season_standing", "season_team_standing")
 FEED_TABLES = ("marketing_activity", "client_contact", "learning_event", "portfolio_event")
 
 
@@ -33,7 +35,8 @@ def needs_publish(settings: Settings) -> bool:
     with db.warehouse(settings.db_path) as con:
         scored = db.get_state(con, "scored")
         published = db.get_state(con, "published")
-    return (f"{scored}|{SNAPSHOT_FORMAT}" != published
+        game = db.get_state(con, "game_changed")
+    return (f"{scored}|{game}|{SNAPSHOT_FORMAT}" != published
             or current_snapshot(settings.snapshot_dir) is None)
 
 
@@ -66,7 +69,8 @@ def publish(settings: Settings) -> Path:
         pointer_tmp = settings.snapshot_dir / f".{POINTER}.tmp"
         pointer_tmp.write_text(final.name, encoding="utf-8")
         os.replace(pointer_tmp, settings.snapshot_dir / POINTER)
-        db.set_state(con, "published", f"{db.get_state(con, 'scored')}|{SNAPSHOT_FORMAT}")
+        db.set_state(con, "published", f"{db.get_state(con, 'scored')}|"
+                                       f"{db.get_state(con, 'game_changed')}|{SNAPSHOT_FORMAT}")
         # Still holding the warehouse: no other publisher can be writing a .tmp right now.
         _prune(settings.snapshot_dir, keep=settings.keep_snapshots, current=final)
     return final

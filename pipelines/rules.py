@@ -1,4 +1,5 @@
-"""Read and check the scoring rules file (rules.toml): metrics, weights, normalisation, floors."""
+"""Read and check the rules file (rules.toml): metrics, weights, normalisation, floors, and the
+game: XP, levels and badges."""
 from __future__ import annotations
 
 import hashlib
@@ -10,6 +11,9 @@ from pathlib import Path
 from pipelines.contract import DIMENSIONS, FEEDS
 
 KINDS = ("ratio", "rate", "count", "distinct", "entropy", "attainment")
+LANGUAGES = ("zh_TW", "zh_CN", "en")
+TIERS = ("bronze", "silver", "gold")
+BADGE_PER = ("week", "month", "quarter", "once")
 METHODS = ("linear", "peer_percentile")
 
 
@@ -50,6 +54,36 @@ class TeamMetric:
 
 
 @dataclass(frozen=True)
+class XpRule:
+    key: str
+    feed: str
+    where: str
+    date: str
+    points: float
+    daily_cap: float
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Level:
+    no: int                       # 1 = the first level
+    min_xp: float
+    name: dict[str, str]          # per UI language
+
+
+@dataclass(frozen=True)
+class Badge:
+    key: str
+    scope: str                    # individual | team
+    per: str                      # week | month | quarter | once
+    sql: str
+    tiers: tuple[tuple[str, float], ...]   # (tier, value needed), lowest first
+    name: dict[str, str]          # per UI language
+    criteria: dict[str, str]      # per UI language: what earns it, in words
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Rules:
     version: str
     path: Path
@@ -60,6 +94,13 @@ class Rules:
     # metric key -> gate reason: any value above 0 in a period makes the person ineligible
     gates: dict[str, str] = field(default_factory=dict)
     team_metrics: tuple[TeamMetric, ...] = field(default=())
+    xp: tuple[XpRule, ...] = field(default=())
+    levels: tuple[Level, ...] = field(default=())
+    badges: tuple[Badge, ...] = field(default=())
+    issuer: dict[str, str] = field(default_factory=dict)
+
+    def badge(self, key: str) -> Badge:
+        return next(b for b in self.badges if b.key == key)
 
 
 def _line_of(text: str, pattern: str) -> int:
@@ -146,7 +187,70 @@ def load_rules(path: Path) -> Rules:
         team_metrics.append(TeamMetric(str(tm["key"]), tm["dimension"], tm["from_metric"],
                                        str(tm.get("target_metric", "")),
                                        float(tm.get("weight", 1.0))))
+    xp, levels, badges = _game(doc, text, fail)
     return Rules(
         version=hashlib.sha256(raw).hexdigest()[:12], path=path, dimension_weight=weights,
         floors=floors, min_dimensions=int(doc.get("index", {}).get("min_dimensions", 7)),
-        metrics=tuple(metrics), gates=gates, team_metrics=tuple(team_metrics))
+        metrics=tuple(metrics), gates=gates, team_metrics=tuple(team_metrics),
+        xp=xp, levels=levels, badges=badges,
+        issuer={k: str(v) for k, v in doc.get("issuer", {}).items()})
+
+
+def _labels(value: object) -> dict[str, str] | None:
+    """A {language: text} table with every UI language, or None."""
+    if not isinstance(value, dict) or any(not str(value.get(lang, "")).strip()
+                                          for lang in LANGUAGES):
+        return None
+    return {lang: str(value[lang]) for lang in LANGUAGES}
+
+
+def _game(doc: dict, text: str, fail) -> tuple[tuple[XpRule, ...], tuple[Level, ...],
+                                                tuple[Badge, ...]]:
+    xp, seen = [], set()
+    for x in doc.get("xp", []):
+        key = str(x.get("key", ""))
+        line = _line_of(text, rf'^key\s*=\s*"{re.escape(key)}"') if key else 0
+        if not key or key in seen:
+            raise fail(line, f"xp rule needs a unique key (got {key!r})")
+        seen.add(key)
+        if x.get("feed") not in FEEDS or x.get("feed") in ("roster", "targets"):
+            raise fail(line, f"xp {key}: unknown event feed {x.get('feed')!r}")
+        points, cap = float(x.get("points", 0)), float(x.get("daily_cap", 0))
+        if points <= 0 or cap < points:
+            raise fail(line, f"xp {key}: points must be > 0 and daily_cap at least points")
+        xp.append(XpRule(key, x["feed"], str(x.get("where", "TRUE")),
+                         str(x.get("date", "occurred_at")), points, cap, line))
+    levels = []
+    for i, lv in enumerate(sorted(doc.get("levels", []), key=lambda v: v.get("min_xp", 0))):
+        names = _labels(lv.get("name"))
+        if names is None:
+            raise fail(_line_of(text, r"^\[\[levels\]\]"),
+                       f"level {i + 1}: name needs {', '.join(LANGUAGES)}")
+        levels.append(Level(i + 1, float(lv.get("min_xp", 0)), names))
+    if levels and levels[0].min_xp != 0:
+        raise fail(_line_of(text, r"^\[\[levels\]\]"), "the first level must start at min_xp = 0")
+    badges, seen = [], set()
+    for b in doc.get("badges", []):
+        key = str(b.get("key", ""))
+        line = _line_of(text, rf'^key\s*=\s*"{re.escape(key)}"') if key else 0
+        if not key or key in seen:
+            raise fail(line, f"badge needs a unique key (got {key!r})")
+        seen.add(key)
+        if b.get("scope") not in ("individual", "team"):
+            raise fail(line, f"badge {key}: scope must be individual or team")
+        if b.get("per") not in BADGE_PER:
+            raise fail(line, f"badge {key}: per must be one of {', '.join(BADGE_PER)}")
+        tiers = b.get("tiers", {})
+        if not tiers or any(t not in TIERS for t in tiers):
+            raise fail(line, f"badge {key}: tiers must name at least one of {', '.join(TIERS)}")
+        ordered = tuple((t, float(tiers[t])) for t in TIERS if t in tiers)
+        if any(a[1] >= b_[1] for a, b_ in zip(ordered, ordered[1:], strict=False)):
+            raise fail(line, f"badge {key}: each tier must need more than the one below")
+        names, criteria = _labels(b.get("name")), _labels(b.get("criteria"))
+        if names is None or criteria is None:
+            raise fail(line, f"badge {key}: name and criteria need {', '.join(LANGUAGES)}")
+        if not str(b.get("sql", "")).strip():
+            raise fail(line, f"badge {key}: sql is missing")
+        badges.append(Badge(key, b["scope"], b["per"], str(b["sql"]), ordered, names, criteria,
+                            line))
+    return tuple(xp), tuple(levels), tuple(badges)

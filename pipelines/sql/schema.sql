@@ -240,3 +240,121 @@ CREATE TABLE IF NOT EXISTS awareness_index (
     movement        INTEGER,               -- places gained (+) or lost (-) in the overall rank
     score_change    DOUBLE                 -- index points gained since the previous period
 );
+
+-- The game. Definitions and XP are rebuilt from the rules file at every award run; awards,
+-- celebrations and closed seasons are history: kept across rule changes and mart upgrades.
+
+CREATE TABLE IF NOT EXISTS level_def (
+    level_no        INTEGER PRIMARY KEY,   -- 1 = the first level
+    min_xp          DOUBLE NOT NULL,
+    name_zh_tw      VARCHAR NOT NULL,
+    name_zh_cn      VARCHAR NOT NULL,
+    name_en         VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS badge_def (
+    badge_key       VARCHAR PRIMARY KEY,
+    scope           VARCHAR NOT NULL,      -- individual | team
+    per             VARCHAR NOT NULL,      -- week | month | quarter | once
+    tiers           VARCHAR NOT NULL,      -- JSON: {"bronze": 75, "silver": 85, "gold": 95}
+    name_zh_tw      VARCHAR NOT NULL,
+    name_zh_cn      VARCHAR NOT NULL,
+    name_en         VARCHAR NOT NULL,
+    criteria_zh_tw  VARCHAR NOT NULL,
+    criteria_zh_cn  VARCHAR NOT NULL,
+    criteria_en     VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS xp_day (        -- XP per person, day and rule, after the daily cap
+    manager_id      VARCHAR NOT NULL,
+    day             DATE NOT NULL,
+    xp_rule         VARCHAR NOT NULL,
+    qualifying_rows BIGINT NOT NULL,
+    xp              DOUBLE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS manager_xp (    -- where each person stands now
+    manager_id      VARCHAR PRIMARY KEY,
+    xp_total        DOUBLE NOT NULL,
+    level_no        INTEGER NOT NULL,
+    next_level_xp   DOUBLE,                -- NULL at the top level
+    as_of           DATE                   -- the last day with data
+);
+
+CREATE TABLE IF NOT EXISTS level_up (      -- the data day each person reached each level
+    manager_id      VARCHAR NOT NULL,
+    level_no        INTEGER NOT NULL,
+    reached_on      DATE NOT NULL,
+    xp_total        DOUBLE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS badge_award (
+    award_id        VARCHAR PRIMARY KEY,
+    badge_key       VARCHAR NOT NULL,
+    tier            VARCHAR NOT NULL,      -- bronze | silver | gold
+    scope           VARCHAR NOT NULL,      -- individual | team
+    subject_id      VARCHAR NOT NULL,      -- manager_id or team_id
+    grain           VARCHAR NOT NULL,      -- week | month | quarter (once badges: week)
+    period          VARCHAR NOT NULL,      -- the period it was earned in
+    value           DOUBLE,
+    evidence        VARCHAR NOT NULL,      -- JSON: value, tier threshold, the SQL's evidence
+    earned_on       DATE NOT NULL,         -- the data day it was earned (period end)
+    awarded_at      TIMESTAMP NOT NULL,    -- when the pipeline awarded it (UTC)
+    rules_version   VARCHAR NOT NULL,
+    revoked_at      TIMESTAMP,             -- set when corrected data no longer supports it
+    revoke_reason   VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS celebration (   -- what happened: new badges, level-ups, overtakes
+    event_id        VARCHAR PRIMARY KEY,   -- stable: the same event is recorded once
+    kind            VARCHAR NOT NULL,      -- badge | level_up | overtake
+    scope           VARCHAR NOT NULL,      -- individual | team
+    subject_id      VARCHAR NOT NULL,
+    other_id        VARCHAR,               -- overtake: the person passed
+    badge_key       VARCHAR,
+    tier            VARCHAR,
+    level_no        INTEGER,
+    grain           VARCHAR,
+    period          VARCHAR,
+    new_rank        INTEGER,
+    occurred_on     DATE NOT NULL,         -- the data day it happened
+    recorded_at     TIMESTAMP NOT NULL     -- when the pipeline first saw it (UTC)
+);
+
+CREATE TABLE IF NOT EXISTS season (        -- a closed quarter: its standings never change again
+    season          VARCHAR PRIMARY KEY,   -- 2026Q3
+    closed_at       TIMESTAMP NOT NULL,
+    data_end        DATE NOT NULL,
+    rules_version   VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS season_standing (
+    season          VARCHAR NOT NULL,
+    rank_overall    INTEGER,               -- NULL: not ranked (gate or too little data)
+    rank_peer       INTEGER,
+    manager_id      VARCHAR NOT NULL,
+    name            VARCHAR NOT NULL,
+    team_id         VARCHAR NOT NULL,
+    team_name       VARCHAR NOT NULL,
+    branch          VARCHAR NOT NULL,
+    peer_group      VARCHAR NOT NULL,
+    score           DOUBLE,
+    status          VARCHAR NOT NULL,
+    eligible        BOOLEAN NOT NULL,
+    gate_reason     VARCHAR,
+    badges          INTEGER NOT NULL,      -- badges earned in the season's periods
+    xp_total        DOUBLE NOT NULL,       -- at the season's last day
+    level_no        INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS season_team_standing (
+    season          VARCHAR NOT NULL,
+    rank            INTEGER,
+    team_id         VARCHAR NOT NULL,
+    team_name       VARCHAR NOT NULL,
+    branch          VARCHAR NOT NULL,
+    score           DOUBLE,
+    members_scored  INTEGER NOT NULL,
+    members_total   INTEGER NOT NULL,
+    badges          INTEGER NOT NULL
+);
