@@ -299,9 +299,11 @@ def celebrations(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
     """What happened since `since` (UTC; all when None), newest first."""
     cur = con.cursor()
     cur.execute("""
-        SELECT c.*, r.name AS subject_name, o.name AS other_name
+        SELECT c.*, coalesce(r.name, t.team_name) AS subject_name, o.name AS other_name
         FROM celebration c
-        LEFT JOIN roster r ON r.manager_id = c.subject_id
+        LEFT JOIN roster r ON c.scope = 'individual' AND r.manager_id = c.subject_id
+        LEFT JOIN (SELECT team_id, any_value(team_name) AS team_name FROM roster GROUP BY ALL) t
+          ON c.scope = 'team' AND t.team_id = c.subject_id
         LEFT JOIN roster o ON o.manager_id = c.other_id
         WHERE c.recorded_at > coalesce(CAST(? AS TIMESTAMP), TIMESTAMP '-infinity')
         ORDER BY c.occurred_on DESC, c.recorded_at DESC, c.event_id

@@ -15,10 +15,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipelines import badges, db, demo, explain, load, publish, score, season
+from pipelines import badges, db, demo, explain, load, openbadges, publish, score, season
 from pipelines.config import load_settings
 from pipelines.contract import LOCAL_TIMEZONE
 from pipelines.profiles import ProfileError
+from pipelines.pseudonym import load_key
 from pipelines.rules import RulesError, load_rules
 from pipelines.sources import SourceError
 
@@ -157,6 +158,16 @@ def cmd_season(args: argparse.Namespace) -> int:
     with db.warehouse(settings.db_path) as con:
         for path in season.export(con, args.season, out):
             console.print(f"  wrote {path}")
+    return EXIT_OK
+
+
+def cmd_export_badges(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rules = load_rules(settings.rules_path)
+    out = Path(args.to) if args.to else settings.data_dir / "badges"
+    with db.warehouse(settings.db_path) as con:
+        paths = openbadges.export_badges(con, rules, out, load_key(settings.secret_dir))
+    console.print(f"{len(paths)} Open Badges 3.0 credentials in {out}")
     return EXIT_OK
 
 
@@ -344,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("season", help="the quarter, e.g. 2026Q3")
     p.add_argument("--to", help="export folder (default data/exports)")
     p.set_defaults(func=cmd_season)
+
+    p = sub.add_parser("export-badges", parents=[common],
+                       help="write the awards as Open Badges 3.0 credentials",
+                       description="One OpenBadgeCredential JSON-LD file per held award, the "
+                                   "recipient as a salted hash; awards revoked since the last "
+                                   "export lose their file.")
+    p.add_argument("--to", help="folder (default data/badges)")
+    p.set_defaults(func=cmd_export_badges)
 
     p = sub.add_parser("celebrations", parents=[common], help="what happened since a time",
                        description="New badges, level-ups and overtakes recorded since a time "

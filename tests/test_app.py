@@ -88,7 +88,7 @@ def test_data_health_shows_loads_freshness_and_quarantine(demo_env):
     assert set(feeds["資料來源"]) == {"營銷活動", "客戶聯繫", "學習紀錄", "授信資產事件"}
     assert set(feeds["狀態"]) == {"正常"}
     runs = at.dataframe[1].value
-    assert len(runs) == 6 and set(runs["讀取"]) >= {60, 840}
+    assert len(runs) == 6 and set(runs["讀取"]) >= {60, 896}   # roster, targets
     by_file = dict(zip(runs["檔案"], runs["偵測結果"], strict=True))
     assert "gb18030" in by_file["marketing_activity_gb18030.csv"]
     reasons = at.dataframe[2].value

@@ -8,7 +8,8 @@ import pytest
 
 from pipelines.cli import EXIT_USER_ERROR, build_parser, main
 
-VERBS = ["demo", "load", "score", "publish", "build", "explain"]
+VERBS = ["demo", "load", "score", "publish", "build", "explain", "award", "celebrations",
+         "season", "export-badges"]
 
 
 def test_the_parser_knows_every_verb():
@@ -75,3 +76,10 @@ def test_a_failed_file_makes_the_exit_code_2_but_the_others_load(roster_loaded, 
     assert main(["load", str(good), "--json"]) == 0
     import json
     assert json.loads(capsys.readouterr().out)[0]["already_loaded_run"] is not None
+
+
+def test_game_verbs_turn_bad_input_into_messages(settings, capsys):
+    assert main(["season", "close", "2026Q5"]) == EXIT_USER_ERROR
+    assert "YYYYQn" in capsys.readouterr().err
+    assert main(["celebrations", "--since", "yesterday"]) == EXIT_USER_ERROR
+    assert "2026-11-28T09:00" in capsys.readouterr().err
