@@ -2,7 +2,7 @@
 import streamlit as st
 
 from dashboard import i18n
-from dashboard.views import data_health, leaderboard
+from dashboard.views import data_health, game, leaderboard
 
 lang = i18n.normalise(st.query_params.get("lang") or st.session_state.get(i18n.LANG_KEY))
 st.set_page_config(page_title=i18n.t(lang, "app.name"), page_icon="🏆", layout="wide")
@@ -17,6 +17,8 @@ if st.query_params.get("lang") != lang:
 pages = [
     st.Page(leaderboard.render, title=i18n.t(lang, "nav.leaderboard"),
             icon=":material/leaderboard:", url_path="leaderboard", default=True),
+    st.Page(game.render, title=i18n.t(lang, "nav.game"), icon=":material/military_tech:",
+            url_path="game"),
     st.Page(data_health.render, title=i18n.t(lang, "nav.data_health"),
             icon=":material/monitor_heart:", url_path="data-health"),
 ]

@@ -30,3 +30,23 @@ def leaderboard_bar(df: pd.DataFrame, title: str, peer_labels: dict[str, str]) -
         legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
     )
     return fig
+
+
+def xp_progress(history: pd.DataFrame, levels: pd.DataFrame, title: str,
+                level_names: dict[int, str]) -> go.Figure:
+    """XP earned so far, week by week, against the thresholds of the levels."""
+    fig = go.Figure()
+    fig.add_scatter(x=history["week_start"], y=history["xp_total"], mode="lines+markers",
+                    line={"color": "#6a3d9a", "width": 3}, name="XP",
+                    hovertemplate="%{x|%Y-%m-%d}<br>XP %{y:,.0f}<extra></extra>")
+    top = float(history["xp_total"].max()) if len(history) else 0.0
+    for _, lv in levels.iterrows():
+        if lv["min_xp"] <= 0 or lv["min_xp"] > top * 1.3:
+            continue
+        fig.add_hline(y=lv["min_xp"], line_dash="dot", line_color="#999999",
+                      annotation_text=level_names.get(int(lv["level_no"]), ""),
+                      annotation_position="top left")
+    fig.update_layout(title=title, height=360, showlegend=False,
+                      margin={"l": 10, "r": 10, "t": 60, "b": 30},
+                      xaxis={"title": None}, yaxis={"title": "XP", "rangemode": "tozero"})
+    return fig

@@ -89,3 +89,73 @@ def quarantine_by_reason(snap: str) -> pd.DataFrame:
     return query(snap, """
         SELECT reason_code, count(DISTINCT (load_run_id, line)) AS rows
         FROM quarantine GROUP BY ALL ORDER BY rows DESC""")
+
+
+def celebrations(snap: str, limit: int = 40) -> pd.DataFrame:
+    """Newest first: badges, level-ups and overtakes with the names they concern."""
+    return query(snap, """
+        SELECT c.kind, c.scope, c.subject_id, coalesce(r.name, t.team_name) AS subject_name,
+               o.name AS other_name, c.badge_key, c.tier, c.level_no, c.grain, c.period,
+               c.new_rank, c.passed, c.occurred_on, c.recorded_at
+        FROM celebration c
+        LEFT JOIN roster r ON c.scope = 'individual' AND r.manager_id = c.subject_id
+        LEFT JOIN (SELECT team_id, any_value(team_name) AS team_name FROM roster GROUP BY ALL) t
+          ON c.scope = 'team' AND t.team_id = c.subject_id
+        LEFT JOIN roster o ON o.manager_id = c.other_id
+        ORDER BY c.occurred_on DESC, c.recorded_at DESC, c.event_id
+        LIMIT ?""", (limit,))
+
+
+def levels(snap: str) -> pd.DataFrame:
+    return query(snap, "SELECT * FROM level_def ORDER BY level_no")
+
+
+def badge_defs(snap: str) -> pd.DataFrame:
+    return query(snap, "SELECT * FROM badge_def ORDER BY scope, per, badge_key")
+
+
+def xp_board(snap: str) -> pd.DataFrame:
+    """Everyone's XP and level now, most XP first."""
+    return query(snap, """
+        SELECT x.manager_id, r.name, r.team_name, x.xp_total, x.level_no, x.next_level_xp,
+               l.min_xp AS level_min_xp
+        FROM manager_xp x JOIN roster r USING (manager_id)
+        JOIN level_def l USING (level_no)
+        ORDER BY x.xp_total DESC, r.name""")
+
+
+def xp_history(snap: str, manager_id: str) -> pd.DataFrame:
+    return query(snap, "SELECT week_start, xp, xp_total, level_no FROM xp_week "
+                       "WHERE manager_id = ? ORDER BY week_start", (manager_id,))
+
+
+def badge_counts(snap: str) -> pd.DataFrame:
+    """Held awards per badge and tier."""
+    return query(snap, "SELECT badge_key, tier, count(*) AS n FROM badge_award "
+                       "WHERE revoked_at IS NULL GROUP BY ALL")
+
+
+def awards(snap: str, revoked: bool = False, limit: int = 500) -> pd.DataFrame:
+    return query(snap, """
+        SELECT a.badge_key, a.tier, a.scope, a.subject_id,
+               coalesce(r.name, t.team_name) AS subject_name, a.period, a.value, a.evidence,
+               a.earned_on, a.awarded_at, a.revoked_at, a.revoke_reason
+        FROM badge_award a
+        LEFT JOIN roster r ON a.scope = 'individual' AND r.manager_id = a.subject_id
+        LEFT JOIN (SELECT team_id, any_value(team_name) AS team_name FROM roster GROUP BY ALL) t
+          ON a.scope = 'team' AND t.team_id = a.subject_id
+        WHERE (a.revoked_at IS NOT NULL) = ?
+        ORDER BY coalesce(a.revoked_at, a.awarded_at) DESC, a.earned_on DESC, a.badge_key
+        LIMIT ?""", (revoked, limit))
+
+
+def seasons(snap: str) -> list[str]:
+    return query(snap, "SELECT season FROM season ORDER BY season DESC")["season"].tolist()
+
+
+def season_standings(snap: str, season: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    people = query(snap, "SELECT * FROM season_standing WHERE season = ? "
+                         "ORDER BY rank_overall NULLS LAST, score DESC NULLS LAST", (season,))
+    teams = query(snap, "SELECT * FROM season_team_standing WHERE season = ? "
+                        "ORDER BY rank NULLS LAST", (season,))
+    return people, teams

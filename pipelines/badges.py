@@ -104,6 +104,19 @@ def _xp(con: duckdb.DuckDBPyConnection, rules: Rules, data_end: date | None) -> 
                (SELECT min(min_xp) FROM level_def WHERE min_xp > t.xp_total),
                CAST(? AS DATE)
         FROM totals t""", [data_end])
+    con.execute("DELETE FROM xp_week")
+    con.execute("""
+        INSERT INTO xp_week
+        WITH weekly AS (
+            SELECT manager_id, CAST(date_trunc('week', day) AS DATE) AS week_start, sum(xp) AS xp
+            FROM xp_day WHERE manager_id IN (SELECT manager_id FROM roster) GROUP BY ALL
+        ),
+        running AS (
+            SELECT *, sum(xp) OVER (PARTITION BY manager_id ORDER BY week_start) AS xp_total
+            FROM weekly
+        )
+        SELECT r.*, (SELECT max(level_no) FROM level_def WHERE min_xp <= r.xp_total)
+        FROM running r""")
     con.execute("DELETE FROM level_up")
     con.execute("""
         INSERT INTO level_up
@@ -263,30 +276,32 @@ def _celebrate(con: duckdb.DuckDBPyConnection, now: datetime,
     con.execute("""
         INSERT INTO celebration
         SELECT 'badge:' || award_id, 'badge', scope, subject_id, NULL, badge_key, tier, NULL,
-               grain, period, NULL, earned_on, ?
+               grain, period, NULL, NULL, earned_on, ?
         FROM badge_award
         WHERE awarded_at = ? AND revoked_at IS NULL
         ON CONFLICT DO NOTHING""", [now, now])
     con.execute("""
         INSERT INTO celebration
         SELECT 'level:' || manager_id || ':' || CAST(level_no AS VARCHAR), 'level_up',
-               'individual', manager_id, NULL, NULL, NULL, level_no, NULL, NULL, NULL,
+               'individual', manager_id, NULL, NULL, NULL, level_no, NULL, NULL, NULL, NULL,
                reached_on, ?
         FROM level_up
         ON CONFLICT DO NOTHING""", [now])
-    # A overtakes B: A ranked below B in the previous period and above B now, both near the top
+    # A overtakes B: A ranked below B in the previous period and above B now, both near the top.
+    # One event per climb (person, period, new rank), naming the best-placed person passed.
     con.execute("""
         INSERT INTO celebration
         SELECT 'overtake:' || a.grain || ':' || a.period || ':' || a.manager_id || ':'
-                   || b.manager_id,
-               'overtake', 'individual', a.manager_id, b.manager_id, NULL, NULL, NULL,
-               a.grain, a.period, a.rank_overall, p.covered_end, ?
+                   || CAST(a.rank_overall AS VARCHAR),
+               'overtake', 'individual', a.manager_id, arg_min(b.manager_id, b.rank_overall),
+               NULL, NULL, NULL, a.grain, a.period, a.rank_overall, count(*), p.covered_end, ?
         FROM awareness_index a
         JOIN awareness_index b ON b.grain = a.grain AND b.period = a.period
          AND b.rank_overall > a.rank_overall AND b.prev_rank < a.prev_rank
         JOIN badge_period p ON p.grain = a.grain AND p.period = a.period
         WHERE a.rank_overall <= ? AND b.rank_overall <= ?
           AND a.grain IN ('week', 'month')
+        GROUP BY a.grain, a.period, a.manager_id, a.rank_overall, p.covered_end
         ON CONFLICT DO NOTHING""", [now, OVERTAKE_TOP, OVERTAKE_TOP])
     after = con.execute("SELECT count(*) FROM celebration").fetchall()[0][0]
     level_ups = con.execute("SELECT count(*) FROM celebration WHERE kind = 'level_up' "

@@ -194,8 +194,9 @@ def cmd_celebrations(args: argparse.Namespace) -> int:
         who = e["subject_name"] or e["subject_id"]
         detail = {"badge": f"{e['badge_key']} ({e['tier']}) {e['period']}",
                   "level_up": f"level {e['level_no']}",
-                  "overtake": f"passed {e['other_name'] or e['other_id']} to #{e['new_rank']} "
-                              f"({e['grain']} {e['period']})"}[e["kind"]]
+                  "overtake": f"passed {e['other_name'] or e['other_id']}"
+                              + (f" and {e['passed'] - 1} more" if (e["passed"] or 1) > 1 else "")
+                              + f" to #{e['new_rank']} ({e['grain']} {e['period']})"}[e["kind"]]
         table.add_row(str(e["occurred_on"]), e["kind"], who, detail)
     console.print(table)
     return EXIT_OK

@@ -15,8 +15,8 @@ SNAPSHOT_FORMAT = 3
 # client ids are keyed hashes already.
 SERVING_TABLES = ("roster", "awareness_index", "dimension_score", "metric_score", "rule_metric",
                   "rule_dimension", "load_run", "quarantine", "team_score", "level_def",
-                  "badge_def", "manager_xp", "level_up", "badge_award", "celebration", "season",
-                  "season_standing", "season_team_standing")
+                  "badge_def", "manager_xp", "xp_week", "level_up", "badge_award",
+                  "celebration", "season", "season_standing", "season_team_standing")
 FEED_TABLES = ("marketing_activity", "client_contact", "learning_event", "portfolio_event")
 
 

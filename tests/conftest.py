@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import db, demo, load, publish, score
+from pipelines import badges, db, demo, load, publish, score, season
 from pipelines.config import ENV_DATA, load_settings
 from pipelines.rules import load_rules
 
@@ -30,8 +30,11 @@ def demo_build(tmp_path_factory):
     settings = load_settings({ENV_DATA: str(data_dir)})
     manifest = demo.generate(settings.demo_dir)
     results = load.load_paths(settings, demo.demo_files(settings.demo_dir))
+    rules = load_rules(settings.rules_path)
     with db.warehouse(settings.db_path) as con:
-        score.score(con, load_rules(settings.rules_path))
+        score.score(con, rules)
+        badges.award(con, rules)
+        season.close(con, "2026Q3", rules.version)
     snapshot = publish.publish(settings)
     return {"settings": settings, "manifest": manifest, "results": results,
             "snapshot": snapshot}

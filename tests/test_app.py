@@ -107,3 +107,65 @@ def test_rank_movement_and_the_improvement_board(demo_env):
     improvers = table_with(at, "進步分數")
     gains = [float(g) for g in improvers["進步分數"]]
     assert 0 < len(gains) <= 10 and gains == sorted(gains, reverse=True) and gains[-1] > 0
+
+
+def _game_page():
+    from dashboard.views import game
+    game.render()
+
+
+def _snapshot_rows(demo_env, sql: str, params=()) -> list[tuple]:
+    import duckdb
+    con = duckdb.connect(str(demo_env["snapshot"]), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_game_page_shows_the_feed_levels_badges_and_the_closed_season(demo_env):
+    at = AppTest.from_function(_game_page, default_timeout=30).run()
+    assert not at.exception
+    assert at.title[0].value == "徽章與等級"
+    assert [tab.label for tab in at.tabs] == ["最新動態", "經驗值與等級", "徽章", "賽季"]
+    # the newest event is on top, in words
+    (kind, who, badge, tier), = _snapshot_rows(demo_env, """
+        SELECT c.kind, r.name, c.badge_key, c.tier FROM celebration c
+        LEFT JOIN roster r ON r.manager_id = c.subject_id
+        ORDER BY c.occurred_on DESC, c.recorded_at DESC, c.event_id LIMIT 1""")
+    feed = at.tabs[0].markdown[0].value
+    assert who in feed.splitlines()[0]
+    # XP: everyone on the roster, most XP first, with a level name
+    xp = table_with(at, "經驗值")
+    assert len(xp) == 60 and xp["經驗值"].is_monotonic_decreasing
+    assert xp["等級"].str.contains("·").all()
+    assert at.get("plotly_chart"), "the XP chart is missing"
+    # badges: the whole catalogue with counts that match the held awards
+    catalogue = table_with(at, "獲得條件")
+    assert len(catalogue) == 21
+    held = _snapshot_rows(demo_env, "SELECT count(*) FROM badge_award WHERE revoked_at IS NULL")
+    tiers = [c for c in catalogue.columns if c.endswith(("銅牌", "銀牌", "金牌"))]
+    assert int(catalogue[tiers].to_numpy().sum()) == held[0][0]
+    # the closed season: frozen ranks from 1, a download per table
+    at.selectbox(key="game_season").set_value("2026Q3").run()
+    people = table_with(at, "徽章數")
+    assert people["名次"].dropna().tolist()[:3] == [1, 2, 3]
+    assert len(at.get("download_button")) == 2
+
+
+def _game_page_in(lang):
+    import streamlit as st
+
+    from dashboard import i18n
+    from dashboard.views import game
+    st.session_state[i18n.LANG_KEY] = lang
+    game.render()
+
+
+@pytest.mark.parametrize("lang,title,tab", [("zh-CN", "徽章与等级", "赛季"),
+                                            ("en", "Badges and levels", "Seasons")])
+def test_game_page_in_other_languages(demo_env, lang, title, tab):
+    at = AppTest.from_function(_game_page_in, args=(lang,), default_timeout=30).run()
+    assert not at.exception
+    assert at.title[0].value == title
+    assert tab in [t.label for t in at.tabs]

@@ -273,6 +273,14 @@ CREATE TABLE IF NOT EXISTS xp_day (        -- XP per person, day and rule, after
     xp              DOUBLE NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS xp_week (       -- XP over time, for the dashboard's progress chart
+    manager_id      VARCHAR NOT NULL,
+    week_start      DATE NOT NULL,         -- Monday
+    xp              DOUBLE NOT NULL,       -- earned that week
+    xp_total        DOUBLE NOT NULL,       -- earned up to the week's end
+    level_no        INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS manager_xp (    -- where each person stands now
     manager_id      VARCHAR PRIMARY KEY,
     xp_total        DOUBLE NOT NULL,
@@ -310,13 +318,14 @@ CREATE TABLE IF NOT EXISTS celebration (   -- what happened: new badges, level-u
     kind            VARCHAR NOT NULL,      -- badge | level_up | overtake
     scope           VARCHAR NOT NULL,      -- individual | team
     subject_id      VARCHAR NOT NULL,
-    other_id        VARCHAR,               -- overtake: the person passed
+    other_id        VARCHAR,               -- overtake: the best-placed person passed
     badge_key       VARCHAR,
     tier            VARCHAR,
     level_no        INTEGER,
     grain           VARCHAR,
     period          VARCHAR,
     new_rank        INTEGER,
+    passed          INTEGER,               -- overtake: how many people were passed
     occurred_on     DATE NOT NULL,         -- the data day it happened
     recorded_at     TIMESTAMP NOT NULL     -- when the pipeline first saw it (UTC)
 );
