@@ -15,7 +15,7 @@ from pipelines import db, profiles, validate
 from pipelines.config import Settings
 from pipelines.contract import FEEDS, LOCAL_TIMEZONE, TIMESTAMP_FORMATS, Feed
 from pipelines.profiles import ProfileError
-from pipelines.pseudonym import load_key, pseudonymise
+from pipelines.pseudonym import hmac_sql, load_key
 from pipelines.sources import Detected, SourceError, stage_file
 from pipelines.validate import Sql
 
@@ -368,12 +368,9 @@ def _check(con: duckdb.DuckDBPyConnection, settings: Settings, stg: Sql, spec: F
 def _pseudonymise_quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: int,
                              columns: list[str]) -> None:
     """A quarantined client id is kept as its keyed hash, like a landed one."""
-    raw = [r[0] for r in con.execute(
-        "SELECT DISTINCT raw_value FROM quarantine WHERE load_run_id = ? AND raw_value IS NOT "
-        "NULL AND list_contains(?, column_name)", [run_id, columns]).fetchall()]
-    if not raw:
-        return
-    _hash_table(con, settings, "quarantine_pseudo", raw)
+    _hash_table(con, settings, "quarantine_pseudo",
+                "SELECT DISTINCT raw_value FROM quarantine WHERE load_run_id = ? AND raw_value "
+                "IS NOT NULL AND list_contains(?, column_name)", [run_id, columns])
     con.execute("UPDATE quarantine q SET raw_value = p.hashed FROM quarantine_pseudo p "
                 "WHERE q.load_run_id = ? AND list_contains(?, q.column_name) "
                 "AND q.raw_value = p.raw", [run_id, columns])
@@ -442,19 +439,15 @@ def _day_expr(spec: Feed, alias: str, typed: bool) -> str:
 def _pseudonym_map(con: duckdb.DuckDBPyConnection, settings: Settings, column: str) -> str | None:
     """A temp table raw -> keyed hash for the column's distinct values (a few thousand clients,
     not one hash per row)."""
-    raw = [r[0] for r in con.execute(
-        f'SELECT DISTINCT "{column}" FROM checked WHERE NOT _bad AND "{column}" IS NOT NULL'
-    ).fetchall()]
-    if not raw:
-        return None
     name = f"pseudo_{column}"
-    _hash_table(con, settings, name, raw)
-    return name
+    _hash_table(con, settings, name, f'SELECT DISTINCT "{column}" FROM checked '
+                                     f'WHERE NOT _bad AND "{column}" IS NOT NULL', [])
+    return name if con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] else None
 
 
-def _hash_table(con: duckdb.DuckDBPyConnection, settings: Settings, name: str,
-                raw: list[str]) -> None:
-    """Temp table `name` (raw, hashed): each distinct client id with its keyed hash."""
-    key = load_key(settings.secret_dir)
-    db.temp_table(con, name, pa.table({"raw": raw, "hashed": [pseudonymise(key, v)
-                                                              for v in raw]}))
+def _hash_table(con: duckdb.DuckDBPyConnection, settings: Settings, name: str, values_sql: str,
+                params: list) -> None:
+    """Temp table `name` (raw, hashed): each distinct id of `values_sql` with its keyed hash."""
+    hashed, hash_params = hmac_sql(load_key(settings.secret_dir), "raw")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT raw, {hashed} AS hashed "
+                f"FROM ({values_sql}) v(raw)", [*hash_params, *params])

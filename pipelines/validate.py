@@ -60,7 +60,13 @@ def date_formats(sample: list[str], preferred: list[str]) -> list[str]:
                 pass
         return n
 
-    best = max(candidates, key=hits) if sample else candidates[0]
+    best, best_hits = candidates[0], -1
+    for fmt in candidates if sample else ():
+        n = hits(fmt)
+        if n > best_hits:
+            best, best_hits = fmt, n
+        if n == len(sample):
+            break   # the whole sample parses: the usual case, no need to try the rest
     return [best, *[f for f in candidates if f != best]]
 
 

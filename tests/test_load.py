@@ -204,3 +204,16 @@ def test_non_finite_and_huge_numbers_are_quarantined_and_the_batch_goes_on(roste
     results = load.load_paths(roster_loaded, [bad, good])
     assert [(r.landed, r.quarantined) for r in results] == [(1, 3), (1, 0)]
     assert results[0].reasons == {"invalid_int": 2, "invalid_number": 1}
+
+
+@pytest.mark.parametrize("key", [bytes(range(32)), bytes(100), b""])
+def test_keyed_hashes_made_in_duckdb_equal_python_s_hmac(key):
+    import duckdb
+
+    from pipelines.pseudonym import hmac_sql, pseudonymise
+    values = ["C1", "客戶甲", "", "x" * 500, "h'; DROP TABLE x; --"]
+    sql, params = hmac_sql(key, "v")
+    con = duckdb.connect()
+    got = [con.execute(f"SELECT {sql} FROM (SELECT ? AS v)", [*params, v]).fetchall()[0][0]
+           for v in values]
+    assert got == [pseudonymise(key, v) for v in values]
