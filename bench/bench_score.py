@@ -7,6 +7,7 @@ default), then measures:
   load     `pipelines load` of the files
   full     a full rescore: every grain, every metric, dimensions, index, team scores
   incr     an incremental rescore after 10k new contacts in one week
+  award    XP, levels, every badge and the celebrations after the full rescore (no goal)
 Goals (issue 4): full <= 10x groupby; load + full <= 3x (raw + groupby); incr <= 10% of full.
 """
 from __future__ import annotations
@@ -116,7 +117,7 @@ def run(events: int, managers: int, new: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp_name:
         tmp = Path(tmp_name)
         os.environ["AWARENESS_DATA"] = str(tmp / "data")
-        from pipelines import db, load, score
+        from pipelines import badges, db, load, score
         from pipelines.config import load_settings
         from pipelines.rules import load_rules
 
@@ -147,6 +148,7 @@ def run(events: int, managers: int, new: int) -> None:
                 groupby_s += s
             rules = load_rules(settings.rules_path)
             full_s, full = timed(lambda: score.score(con, rules, force=True))
+            award_s, awarded = timed(lambda: badges.award(con, rules))
         load.load_paths(settings, [files["new_contacts"]])
         with db.warehouse(settings.db_path) as con:
             incr_s, incr = timed(lambda: score.score(con, rules))
@@ -156,7 +158,8 @@ def run(events: int, managers: int, new: int) -> None:
         for label, s in (("raw read_csv (3 files)", raw_s),
                          ("plain group-by (3 tables)", groupby_s),
                          ("pipelines load (3 files)", load_s), ("full rescore", full_s),
-                         (f"incremental after {new:,} new (from {incr.since})", incr_s)):
+                         (f"incremental after {new:,} new (from {incr.since})", incr_s),
+                         (f"award ({awarded.active:,} badges held)", award_s)):
             print(f"{label:<34}{s:>9.2f}")
         print(f"\nfull rescore / group-by          {full_s / groupby_s:6.1f}x   (goal <= 10x)")
         print(f"(load + full) / (raw + group-by)  {(load_s + full_s) / (raw_s + groupby_s):6.2f}x"

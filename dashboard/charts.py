@@ -6,6 +6,12 @@ import plotly.graph_objects as go
 
 # One colour per peer group, used wherever peer groups appear.
 PEER_COLOURS = {"corporate": "#1f77b4", "retail": "#2ca02c", "sme": "#ff7f0e"}
+# One colour per dimension, the same on every page and on the wall screen (bright enough for a
+# dark TV background, distinct from each other).
+DIMENSION_COLOURS = {"integrity": "#5B9BD5", "market": "#F28E2B", "customer": "#E15759",
+                     "marketing": "#76B7B2", "teamwork": "#59A14F", "goals": "#EDC948",
+                     "risk": "#B07AA1", "compliance": "#FF9DA7", "responsibility": "#C49A6C",
+                     "learning": "#BAB0FF"}
 
 
 def leaderboard_bar(df: pd.DataFrame, title: str, peer_labels: dict[str, str]) -> go.Figure:

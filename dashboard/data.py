@@ -18,7 +18,8 @@ def snapshot() -> str | None:
     return str(path) if path else None
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+# bounded: a wall screen runs for days, and every snapshot path is a new key
+@st.cache_data(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
 def query(snapshot_path: str, sql: str, params: tuple = ()) -> pd.DataFrame:
     """One short-lived read-only connection per query; the snapshot path is part of the key."""
     # no replacement scans: a missing table must fail, not silently read a Python variable
@@ -159,3 +160,37 @@ def season_standings(snap: str, season: str) -> tuple[pd.DataFrame, pd.DataFrame
     teams = query(snap, "SELECT * FROM season_team_standing WHERE season = ? "
                         "ORDER BY rank NULLS LAST", (season,))
     return people, teams
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def wall_frames(snap: str, grain: str, lang: str):
+    """Everything a wall screen reads for the latest period of a grain, in one cached bundle:
+    each refresh of each screen costs a dictionary lookup until the snapshot changes."""
+    from dashboard.wall import Frames
+
+    latest = periods(snap, grain)
+    if not latest:
+        return None
+    now = latest[0]
+    prev = latest[1] if len(latest) > 1 else ""
+    suffix = {"zh-TW": "zh_tw", "zh-CN": "zh_cn", "en": "en"}[lang]   # a column, never a value
+    index = query(snap, "SELECT period, manager_id, score, status, eligible FROM awareness_index "
+                        "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
+    teams = query(snap, "SELECT period, team_id, dimension, score FROM team_score "
+                        "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
+    badge_names = query(snap, f"SELECT badge_key, name_{suffix} AS name FROM badge_def")
+    level_names = query(snap, f"SELECT level_no, name_{suffix} AS name FROM level_def")
+    return Frames(
+        period=now,
+        roster=query(snap, "SELECT manager_id, name, team_id, team_name, branch, public_display "
+                           "FROM roster WHERE active"),
+        index_now=index[index["period"] == now],
+        index_prev=index[index["period"] == prev],
+        dims_now=query(snap, "SELECT manager_id, dimension, score, status FROM dimension_score "
+                             "WHERE grain = ? AND period = ?", (grain, now)),
+        team_now=teams[teams["period"] == now],
+        team_prev=teams[(teams["period"] == prev) & (teams["dimension"] == "index")],
+        events=query(snap, "SELECT * FROM celebration ORDER BY occurred_on DESC, "
+                           "recorded_at DESC, event_id LIMIT 200"),
+        badge_names=dict(zip(badge_names["badge_key"], badge_names["name"], strict=True)),
+        level_names=dict(zip(level_names["level_no"], level_names["name"], strict=True)))

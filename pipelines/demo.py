@@ -57,7 +57,7 @@ ARCHETYPE_SLOTS = {
     ("T05", 0): "rising_newcomer",
     ("T08", 0): "rising_newcomer",
 }
-OPTED_OUT_SLOT = ("T03", 5)  # one person asked not to appear on wall screens
+OPTED_OUT_SLOT = ("T03", 1)  # a strong performer who asked to stay off the wall screens
 
 TRAITS = ("market", "marketing", "customer", "diligence", "risk", "compliance", "learning")
 ARCHETYPE_TRAITS = {
