@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint build demo clean bench-load bench-score
+.PHONY: help run test lint build demo clean bench-load bench-score bench-wall
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,5 +41,9 @@ bench-load: $(STAMP) ## loader vs raw DuckDB read_csv on 1M and 5M generated con
 bench-score: $(STAMP) ## full and incremental rescore of 5M generated events vs plain DuckDB
 	$(PY) -m bench.bench_score
 
+bench-wall: $(STAMP) ## wall screen at 5M events: time per refresh, server memory over an hour
+	$(PY) -m bench.bench_wall
+
 clean: ## remove the generated warehouse, snapshots and demo files (keeps .venv)
-	rm -rf data/*.duckdb data/*.duckdb.wal data/snapshots data/demo data/.cache
+	rm -rf data/*.duckdb data/*.duckdb.wal data/snapshots data/demo data/.cache data/badges \
+		data/exports

@@ -162,35 +162,50 @@ def season_standings(snap: str, season: str) -> tuple[pd.DataFrame, pd.DataFrame
     return people, teams
 
 
-@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
 def wall_frames(snap: str, grain: str, lang: str):
-    """Everything a wall screen reads for the latest period of a grain, in one cached bundle:
-    each refresh of each screen costs a dictionary lookup until the snapshot changes."""
+    """Everything a wall screen reads for the latest period of a grain, through one read-only
+    connection (a connection per query cost more than the queries)."""
     from dashboard.wall import Frames
 
-    latest = periods(snap, grain)
-    if not latest:
-        return None
-    now = latest[0]
-    prev = latest[1] if len(latest) > 1 else ""
     suffix = {"zh-TW": "zh_tw", "zh-CN": "zh_cn", "en": "en"}[lang]   # a column, never a value
-    index = query(snap, "SELECT period, manager_id, score, status, eligible FROM awareness_index "
-                        "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
-    teams = query(snap, "SELECT period, team_id, dimension, score FROM team_score "
-                        "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
-    badge_names = query(snap, f"SELECT badge_key, name_{suffix} AS name FROM badge_def")
-    level_names = query(snap, f"SELECT level_no, name_{suffix} AS name FROM level_def")
-    return Frames(
-        period=now,
-        roster=query(snap, "SELECT manager_id, name, team_id, team_name, branch, public_display "
-                           "FROM roster WHERE active"),
-        index_now=index[index["period"] == now],
-        index_prev=index[index["period"] == prev],
-        dims_now=query(snap, "SELECT manager_id, dimension, score, status FROM dimension_score "
-                             "WHERE grain = ? AND period = ?", (grain, now)),
-        team_now=teams[teams["period"] == now],
-        team_prev=teams[(teams["period"] == prev) & (teams["dimension"] == "index")],
-        events=query(snap, "SELECT * FROM celebration ORDER BY occurred_on DESC, "
-                           "recorded_at DESC, event_id LIMIT 200"),
-        badge_names=dict(zip(badge_names["badge_key"], badge_names["name"], strict=True)),
-        level_names=dict(zip(level_names["level_no"], level_names["name"], strict=True)))
+    con = duckdb.connect(snap, read_only=True, config={"python_enable_replacements": False})
+    try:
+        def q(sql: str, params: tuple = ()) -> pd.DataFrame:
+            return con.execute(sql, list(params)).df()
+        latest = q("SELECT DISTINCT period FROM awareness_index WHERE grain = ? "
+                   "ORDER BY period DESC LIMIT 2", (grain,))["period"].tolist()
+        if not latest:
+            return None
+        now, prev = latest[0], (latest[1] if len(latest) > 1 else "")
+        index = q("SELECT period, manager_id, score, status, eligible FROM awareness_index "
+                  "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
+        teams = q("SELECT period, team_id, dimension, score FROM team_score "
+                  "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
+        badge_names = q(f"SELECT badge_key, name_{suffix} AS name FROM badge_def")
+        level_names = q(f"SELECT level_no, name_{suffix} AS name FROM level_def")
+        return Frames(
+            period=now,
+            roster=q("SELECT manager_id, name, team_id, team_name, branch, public_display "
+                     "FROM roster WHERE active"),
+            index_now=index[index["period"] == now],
+            index_prev=index[index["period"] == prev],
+            dims_now=q("SELECT manager_id, dimension, score, status FROM dimension_score "
+                       "WHERE grain = ? AND period = ?", (grain, now)),
+            team_now=teams[teams["period"] == now],
+            team_prev=teams[(teams["period"] == prev) & (teams["dimension"] == "index")],
+            events=q("SELECT * FROM celebration ORDER BY occurred_on DESC, recorded_at DESC, "
+                     "event_id LIMIT 200"),
+            badge_names=dict(zip(badge_names["badge_key"], badge_names["name"], strict=True)),
+            level_names=dict(zip(level_names["level_no"], level_names["name"], strict=True)))
+    finally:
+        con.close()
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
+def wall_board(snap: str, grain: str, lang: str, scope: str, scope_id: str | None, top: int):
+    """The wall-safe board of one screen: built once per snapshot and screen settings, so each
+    refresh of each screen costs a dictionary lookup until the pipeline publishes again."""
+    from dashboard import wall
+
+    frames = wall_frames(snap, grain, lang)
+    return None if frames is None else wall.build(frames, scope, scope_id, top)

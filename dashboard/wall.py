@@ -14,6 +14,8 @@ from pipelines.contract import DIMENSIONS
 PANELS = ("teams", "top", "champions", "heatmap", "feed")
 TOP_DEFAULT, TOP_MAX = 10, 20
 FEED_SIZE = 7         # what fits the feed panel in large type
+TEAM_ROWS = 12        # team standings shown (a bank may have hundreds of teams)
+HEAT_ROWS = 12
 SCOPES = ("bank", "branch", "team")
 
 
@@ -104,7 +106,11 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
                   "score": float(r["score"]), "own": r["team_id"] == own,
                   "movement": (None if r["team_id"] not in team_prev_rank
                                else int(team_prev_rank[r["team_id"]] - r["rank"]))}
-                 for _, r in index_now.sort_values(["rank", "team_id"]).iterrows()]
+                 for r in team_rows_ids(index_now)]
+    if any(r["own"] for r in team_rows[TEAM_ROWS:]):
+        # a team's own wall always shows its own row, in place of the last one
+        team_rows = [*team_rows[:TEAM_ROWS - 1], next(r for r in team_rows if r["own"])]
+    team_rows = team_rows[:TEAM_ROWS]
 
     eligible = set(now["manager_id"]) & public
     dims = frames.dims_now[frames.dims_now["manager_id"].isin(eligible)
@@ -121,17 +127,23 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
 
     heat = frames.team_now[frames.team_now["team_id"].isin(teams)
                            & frames.team_now["dimension"].isin(DIMENSIONS)]
-    order = [r["team_id"] for _, r in index_now.sort_values(["rank", "team_id"]).iterrows()]
-    order += sorted(set(heat["team_id"]) - set(order))
-    heatmap = []
-    for team_id in order:
-        part = heat[heat["team_id"] == team_id].set_index("dimension")["score"]
-        heatmap.append({"name": team_names.get(team_id, team_id),
-                        "scores": {d: (None if d not in part or pd.isna(part[d])
-                                       else float(part[d])) for d in DIMENSIONS}})
+    grid = heat.pivot_table(index="team_id", columns="dimension", values="score")
+    order = [r["team_id"] for r in team_rows_ids(index_now)]
+    order += sorted(set(grid.index) - set(order))
+    if own in order[HEAT_ROWS:]:
+        order = [*order[:HEAT_ROWS - 1], own]   # a team's own wall always shows its row
+    heatmap = [{"name": team_names.get(team_id, team_id),
+                "scores": {d: (None if team_id not in grid.index or d not in grid.columns
+                               or pd.isna(grid.at[team_id, d]) else float(grid.at[team_id, d]))
+                           for d in DIMENSIONS}}
+               for team_id in order[:HEAT_ROWS]]
 
     return Wall(frames.period, label, team_rows, top_rows, champions, heatmap,
                 wall_events(frames, people, teams, public), top_n=cutoff)
+
+
+def team_rows_ids(index_now: pd.DataFrame) -> list[dict]:
+    return index_now.sort_values(["rank", "team_id"]).to_dict("records")
 
 
 def wall_events(frames: Frames, people: set[str], teams: set[str],
@@ -203,7 +215,7 @@ def teams_panel(wall: Wall, t) -> str:
         f'<div class="row{" own" if r["own"] else ""}"><span class="rank">{r["rank"]}</span>'
         f'{movement_html(r["movement"], t)}<span class="name">{_e(r["name"])}</span>'
         f'{_bar(r["score"], "#5B9BD5")}<span class="score">{r["score"]:.1f}</span></div>'
-        for r in wall.teams[:12])
+        for r in wall.teams)
     return (f'<h2>{_e(t("wall.panel_teams"))}</h2>'
             f'<div class="rows">{rows or _empty(t)}</div>')
 
@@ -254,7 +266,7 @@ def heatmap_panel(wall: Wall, t) -> str:
                    for d in DIMENSIONS)
     body = "".join(f'<tr><th class="team">{_e(r["name"])}</th>'
                    + "".join(_cell(r["scores"][d]) for d in DIMENSIONS) + "</tr>"
-                   for r in wall.heatmap[:12])
+                   for r in wall.heatmap)
     return (f'<h2>{_e(t("wall.panel_heatmap"))}</h2>'
             f'<table class="heat"><thead><tr><th class="team"></th>{head}</tr></thead>'
             f'<tbody>{body}</tbody></table>' if body else

@@ -234,3 +234,52 @@ def test_odd_url_parameters_fall_back_to_safe_values(demo_env, demo_people, para
     # rankings show the top only; the news panel celebrates anyone who is shown
     for name in demo_people["bottom"] if shown != "feed" else ():
         assert name not in panel_text(body)
+
+
+def _wall_script():
+    import streamlit as st
+
+    from dashboard import i18n
+    from dashboard.views import wall as wall_view
+    st.query_params["panel"] = "top"
+    wall_view.render(i18n.DEFAULT)
+
+
+def _wall_body(at: AppTest) -> str:
+    return next(e.proto.body for e in at.get("html") if 'class="wall"' in e.proto.body)
+
+
+def test_a_failed_refresh_keeps_the_last_good_board(demo_env, monkeypatch):
+    from dashboard import data
+    at = AppTest.from_function(_wall_script, default_timeout=30).run()
+    before = panel_text(_wall_body(at))
+
+    def broken(*args, **kwargs):
+        raise duckdb.IOException("snapshot is being replaced")
+    monkeypatch.setattr(data, "wall_board", broken)
+    at.run()
+    assert not at.exception
+    body = _wall_body(at)
+    assert panel_text(body) == before
+    assert "資料更新暫停" in body
+
+
+def test_a_new_celebration_is_shown_once_big(demo_env, monkeypatch):
+    import dataclasses
+
+    from dashboard import data
+    at = AppTest.from_function(_wall_script, default_timeout=30).run()
+    assert 'class="celebrate"' not in _wall_body(at)   # a screen just switched on: no party
+    real = data.wall_board
+
+    def with_news(*args, **kwargs):
+        board = real(*args, **kwargs)
+        news = dict(board.events[0], kind="level_up", who="新聞人物", level=5,
+                    level_name="專業能手", recorded_at=datetime(2099, 1, 1))
+        return dataclasses.replace(board, events=[news, *board.events])
+    monkeypatch.setattr(data, "wall_board", with_news)
+    at.run()
+    body = _wall_body(at)
+    assert 'class="celebrate"' in body and "新聞人物 升上第 5 級「專業能手」" in body
+    at.run()
+    assert 'class="celebrate"' not in _wall_body(at)    # once, not on every refresh

@@ -129,8 +129,8 @@ def _board(p: dict) -> None:
     now = time.time()
     try:
         snap = data.snapshot()
-        frames = data.wall_frames(snap, p["grain"], p["lang"]) if snap else None
-        board = wall.build(frames, p["scope"], p["id"], p["top"]) if frames else None
+        board = (data.wall_board(snap, p["grain"], p["lang"], p["scope"], p["id"], p["top"])
+                 if snap else None)
         stale_since = None
         if board is not None:
             st.session_state["wall_last"] = (board, now)
