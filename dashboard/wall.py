@@ -210,22 +210,24 @@ def _bar(score: float, colour: str) -> str:
             f'background:{colour}"></div></div>')
 
 
-def teams_panel(wall: Wall, t) -> str:
-    rows = "".join(
-        f'<div class="row{" own" if r["own"] else ""}"><span class="rank">{r["rank"]}</span>'
+def _ranked_rows(rows: list[dict], colour: str, t, with_team: bool) -> str:
+    """Rank, movement, name (and team), a bar and the score: one line per team or person."""
+    return "".join(
+        f'<div class="row{" own" if r.get("own") else ""}"><span class="rank">{r["rank"]}</span>'
         f'{movement_html(r["movement"], t)}<span class="name">{_e(r["name"])}</span>'
-        f'{_bar(r["score"], "#5B9BD5")}<span class="score">{r["score"]:.1f}</span></div>'
-        for r in wall.teams)
+        + (f'<span class="team">{_e(r["team"])}</span>' if with_team else "")
+        + f'{_bar(r["score"], colour)}<span class="score">{r["score"]:.1f}</span></div>'
+        for r in rows)
+
+
+def teams_panel(wall: Wall, t) -> str:
+    rows = _ranked_rows(wall.teams, "#5B9BD5", t, with_team=False)
     return (f'<h2>{_e(t("wall.panel_teams"))}</h2>'
             f'<div class="rows">{rows or _empty(t)}</div>')
 
 
 def top_panel(wall: Wall, t) -> str:
-    rows = "".join(
-        f'<div class="row"><span class="rank">{r["rank"]}</span>{movement_html(r["movement"], t)}'
-        f'<span class="name">{_e(r["name"])}</span><span class="team">{_e(r["team"])}</span>'
-        f'{_bar(r["score"], "#59A14F")}<span class="score">{r["score"]:.1f}</span></div>'
-        for r in wall.top)
+    rows = _ranked_rows(wall.top, "#59A14F", t, with_team=True)
     return (f'<h2>{_e(t("wall.panel_top", n=wall.top_n))}</h2>'
             f'<div class="rows">{rows or _empty(t)}</div>')
 
