@@ -6,7 +6,7 @@ default), then measures:
   groupby  one plain GROUP BY (manager, day) over each loaded feed table
   load     `pipelines load` of the files
   full     a full rescore: every grain, every metric, dimensions, index, team scores
-  incr     an incremental rescore after 10k new contacts in one week
+  incr     an incremental rescore after 10k new contacts in the next ISO week
   award    XP, levels, every badge and the celebrations after the full rescore (no goal)
 Goals (issue 4): full <= 10x groupby; load + full <= 3x (raw + groupby); incr <= 10% of full.
 """
@@ -42,7 +42,9 @@ def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]
         FROM range(?) t(i)""", files["roster"], [managers])
     n_mkt, n_learn = events * 3 // 10, events // 10
     n_contact = events - n_mkt - n_learn
-    minutes = 180 * 24 * 60   # six months from 2026-05-04
+    # 26 ISO weeks: from Monday 2026-05-04 09:00 to Sunday 2026-11-01 23:59, as weekly
+    # exports would leave it
+    minutes = 182 * 24 * 60 - 9 * 60
     _copy(con, """
         SELECT 'MA' || i AS activity_id, 'RM' || lpad((i % ?)::VARCHAR, 5, '0') AS manager_id,
                strftime(TIMESTAMP '2026-05-04 09:00' + to_minutes((i * 37) % ?), '%Y-%m-%d %H:%M')
@@ -89,8 +91,9 @@ def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]
     _copy(con, contact_sql, files["contacts"],
           [0, managers, start, minutes, start, minutes, start[:10], minutes, start[:10],
            minutes, n_contact])
-    # one more week of contacts arriving after the load: the incremental case
-    week = "2026-10-31 09:00"
+    # the next week's export arriving after the load (ISO week 45, Monday to Sunday): the
+    # incremental case
+    week = "2026-11-02 00:00"
     _copy(con, contact_sql, files["new_contacts"],
           [n_contact, managers, week, 7 * 24 * 60, week, 7 * 24 * 60, week[:10], 7 * 24 * 60,
            week[:10], 7 * 24 * 60, new])
@@ -102,7 +105,7 @@ def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]
                    AS category,
                ['completed', 'passed', 'failed'][1 + (hash(i) % 3)::BIGINT] AS verb,
                (15 + i % 75)::VARCHAR AS duration_min
-        FROM range(?) t(i)""", files["learning"], [managers, minutes, n_learn])
+        FROM range(?) t(i)""", files["learning"], [managers, minutes - 10 * 60, n_learn])
     con.close()
     return files
 

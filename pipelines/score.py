@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby
 
 import duckdb
@@ -133,8 +133,8 @@ def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules) -> date | N
     """Where rescoring must start after the loads since the last scoring; None: start over.
 
     Rules, roster or marts that changed call for a full rescore; otherwise the earliest day any
-    new load touched, or the previous last day with data if earlier (running periods and
-    'due by the last day' metrics move with it)."""
+    new load touched, or the day after the previous last day with data if earlier (running
+    periods and 'due by the last day' metrics move with the last day)."""
     if db.get_state(con, "rules_version") != rules.version:
         return None
     last_run = db.get_state(con, "scored_run")
@@ -147,7 +147,10 @@ def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules) -> date | N
                        "AND rows_landed > 0 GROUP BY feed", [int(last_run)]).fetchall()
     if any(feed == "roster" for feed, _ in rows):
         return None  # peer groups, teams and hire dates reach every period
-    starts = [d for _, d in rows if d is not None] + [date.fromisoformat(previous_end)]
+    # the day after the previous last day: every period still running then ends on or after
+    # it, so it is redone (its "so far" grows); a period that had ended keeps its scores
+    starts = [d for _, d in rows if d is not None] + [
+        date.fromisoformat(previous_end) + timedelta(days=1)]
     return min(starts)
 
 

@@ -272,12 +272,29 @@ def test_new_data_late_in_the_month_only_redoes_the_periods_it_reaches(roster_lo
     load.load_paths(roster_loaded, [write_csv(tmp_path / "late.csv", late)])
     with db.warehouse(roster_loaded.db_path) as con:
         result = score.score(con, load_rules(roster_loaded.rules_path))
-    # from the previous last day with data (23 May), counted from the start of its week within
-    # May (18 May): weeks 21 and 22, May and Q2 are redone; earlier weeks are not
+    # from the day after the previous last day with data (24 May), counted from the start of
+    # its week within May (18 May): weeks 21 and 22, May and Q2 are redone; earlier weeks not
     assert result.since.isoformat() == "2026-05-18" and result.periods == 4
     with db.warehouse(roster_loaded.db_path) as con:
         result = score.score(con, load_rules(roster_loaded.rules_path), since="2026-W21")
     assert result.since.isoformat() == "2026-05-18" and not result.full
+
+
+def test_a_period_that_had_ended_is_not_redone_for_data_after_it(roster_loaded, tmp_path):
+    # data up to Sunday 31 May: week 22 and May are complete; June's first week arrives
+    may = [_mkt(i, "A1", day=4 + i) for i in range(28)]
+    build(roster_loaded, tmp_path, marketing=may)
+    june = [_mkt(i, "A1", occurred_at=f"2026-06-{1 + i:02d} 10:00",
+                 logged_at=f"2026-06-{1 + i:02d} 11:00") | {"activity_id": f"J{i}"}
+            for i in range(5)]
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "june.csv", june)])
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(roster_loaded.rules_path))
+    assert result.since.isoformat() == "2026-06-01" and result.periods == 3   # W23, June, Q2
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
+    assert _tables(roster_loaded) == incremental
 
 
 def test_explain_names_the_rows_behind_a_metric(roster_loaded, tmp_path):
