@@ -252,7 +252,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not settings.db_path.exists() and not manifest.exists():
         console.print("no warehouse yet: generating the demo organisation")
         demo.generate(settings.demo_dir, seed=demo.DEFAULT_SEED)
-    elif manifest.exists() and not all(f.exists() for f in demo.demo_files(settings.demo_dir)):
+    elif manifest.exists() and not demo.is_current(settings.demo_dir):
         # demo files from an older version: the same seed rewrites the old files identically,
         # so only what is new loads
         console.print("demo files are from an older version: writing them again")

@@ -522,6 +522,9 @@ CONTACT_FILE = "client_contact.csv"
 LEARNING_FILE = "learning_xapi.json"
 PORTFOLIO_FILE = "portfolio_events.csv"
 MANIFEST_FILE = "manifest.json"
+# Bump when the demo's content changes (2: team targets, an opted-out top performer): `build`
+# then writes the files again and loads what changed.
+DEMO_VERSION = 2
 
 
 def _add_bad_rows(mkt: list[dict], contacts: list[dict], statements: list[dict]) -> dict:
@@ -580,6 +583,7 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
                 targets)
 
     manifest = {
+        "version": DEMO_VERSION,
         "seed": seed,
         "start": START.isoformat(),
         "end": END.isoformat(),
@@ -609,6 +613,16 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
     (out_dir / MANIFEST_FILE).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
+
+
+def is_current(out_dir: Path) -> bool:
+    """Demo files of this version, all present."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (manifest.get("version") == DEMO_VERSION
+            and all(f.exists() for f in demo_files(out_dir)))
 
 
 def demo_files(out_dir: Path) -> list[Path]:
