@@ -21,8 +21,9 @@ else:
     if st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
     pages = [
+        # the default page is served at the root URL (Streamlit ignores its url_path)
         st.Page(leaderboard.render, title=i18n.t(lang, "nav.leaderboard"),
-                icon=":material/leaderboard:", url_path="leaderboard", default=True),
+                icon=":material/leaderboard:", default=True),
         st.Page(game.render, title=i18n.t(lang, "nav.game"), icon=":material/military_tech:",
                 url_path="game"),
         st.Page(data_health.render, title=i18n.t(lang, "nav.data_health"),

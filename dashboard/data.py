@@ -209,3 +209,31 @@ def wall_board(snap: str, grain: str, lang: str, scope: str, scope_id: str | Non
 
     frames = wall_frames(snap, grain, lang)
     return None if frames is None else wall.build(frames, scope, scope_id, top)
+
+
+def team_board(snap: str, grain: str, period: str) -> pd.DataFrame:
+    """Teams ranked on their awareness index for a period, with movement against the previous
+    period and the ten dimension scores as columns."""
+    base = query(snap, """
+        WITH ranked AS (
+            SELECT team_id, period, score, members_scored, members_total,
+                   rank() OVER (PARTITION BY period ORDER BY score DESC) AS rank
+            FROM team_score
+            WHERE grain = ? AND dimension = 'index' AND score IS NOT NULL
+        ),
+        prev AS (
+            SELECT max(period) AS period FROM team_score WHERE grain = ? AND period < ?
+        )
+        SELECT n.team_id, t.team_name, t.branch, n.score, n.rank, n.members_scored,
+               n.members_total, p.rank AS prev_rank, p.rank - n.rank AS movement
+        FROM ranked n
+        JOIN (SELECT team_id, any_value(team_name) AS team_name, any_value(branch) AS branch
+              FROM roster GROUP BY team_id) t USING (team_id)
+        LEFT JOIN ranked p ON p.team_id = n.team_id AND p.period = (SELECT period FROM prev)
+        WHERE n.period = ?
+        ORDER BY n.rank, t.team_name""", (grain, grain, period, period))
+    dims = query(snap, "SELECT team_id, dimension, score FROM team_score WHERE grain = ? "
+                       "AND period = ? AND dimension <> 'index'", (grain, period))
+    wide = (dims.pivot(index="team_id", columns="dimension", values="score")
+            .reindex(columns=list(DIMENSIONS)))
+    return base.merge(wide, left_on="team_id", right_index=True, how="left")

@@ -169,3 +169,12 @@ def test_game_page_in_other_languages(demo_env, lang, title, tab):
     assert not at.exception
     assert at.title[0].value == title
     assert tab in [t.label for t in at.tabs]
+
+
+def test_leaderboard_ranks_the_teams_with_movement(demo_env):
+    at = run()
+    teams = table_with(at, "有分數成員")
+    assert len(teams) == 8 and teams["名次"].tolist()[0] == 1
+    assert teams["綜合指數"].is_monotonic_decreasing
+    assert all(m[0] in "▲▼＝新" for m in teams["名次變化"])
+    assert "團隊排名" in [s.value for s in at.subheader]

@@ -94,6 +94,14 @@ def test_leaderboard_in_chromium(server, tmp_path):
             page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
             page.screenshot(path=str(tmp_path / "data_health.png"))
             assert "載入紀錄" in page.content()
+            page.goto(f"{server}/game")
+            page.wait_for_selector("text=最新動態", timeout=30_000)
+            page.get_by_text("經驗值與等級").first.click()
+            page.wait_for_selector(".js-plotly-plot svg.main-svg", timeout=30_000)
+            page.screenshot(path=str(tmp_path / "game.png"))
+            # every page's own address opens it (no "page not found" detour to the start page)
+            assert page.get_by_text("Page not found").count() == 0
+            assert page.url.split("?")[0].endswith("/game")
             assert errors == []
         finally:
             browser.close()

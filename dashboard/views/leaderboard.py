@@ -91,6 +91,8 @@ def render() -> None:
         t(f"dimension.{d}"), min_value=0, max_value=100, format="%.0f") for d in DIMENSIONS}
     st.dataframe(table, hide_index=True, column_config=progress, key="lb_table")
 
+    _teams(t, snap, grain, period)
+
     improvers = (ranked[ranked["score_change"] > 0]
                  .sort_values("score_change", ascending=False).head(IMPROVERS))
     if not improvers.empty:
@@ -99,6 +101,29 @@ def render() -> None:
     if not unranked.empty:
         _people_section(t, "not_ranked", unranked, "lb_unranked", {
             t("column.reason"): unranked.apply(lambda r: _reason(lang, r), axis=1)})
+
+
+def _teams(t, snap: str, grain: str, period: str) -> None:
+    """The team board: each team's index (its members' mean, blended with team targets)."""
+    teams = data.team_board(snap, grain, period)
+    if teams.empty:
+        return
+    st.subheader(t("leaderboard.teams"))
+    st.caption(t("leaderboard.teams_help"))
+    table = pd.DataFrame({
+        t("column.rank"): teams["rank"].astype("Int64"),
+        t("column.movement"): [_movement(t, m, p) for m, p in
+                               zip(teams["movement"], teams["prev_rank"], strict=True)],
+        t("column.team"): teams["team_name"],
+        t("column.branch"): teams["branch"],
+        t("column.index"): teams["score"].round(1),
+        t("column.members"): [f"{s}/{n}" for s, n in
+                              zip(teams["members_scored"], teams["members_total"], strict=True)],
+        **{t(f"dimension.{d}"): teams[d].round(0) for d in DIMENSIONS},
+    })
+    progress = {t(f"dimension.{d}"): st.column_config.ProgressColumn(
+        t(f"dimension.{d}"), min_value=0, max_value=100, format="%.0f") for d in DIMENSIONS}
+    st.dataframe(table, hide_index=True, column_config=progress, key="lb_teams")
 
 
 def _people_section(t, name: str, people: pd.DataFrame, key: str, extra: dict) -> None:
