@@ -45,6 +45,7 @@ class Wall:
     heatmap: list[dict]
     events: list[dict]
     top_n: int = 0          # the places the top list covers (someone in them may be hidden)
+    unknown: str | None = None   # the URL names a branch or team the roster does not have
 
 
 def scope_of(frames: Frames, scope: str, scope_id: str | None) -> tuple[set[str], set[str], str]:
@@ -75,6 +76,8 @@ def _ranked(index: pd.DataFrame, people: set[str]) -> pd.DataFrame:
 def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
           top: int = TOP_DEFAULT) -> Wall:
     people, teams, label = scope_of(frames, scope, scope_id)
+    if scope != "bank" and not people:
+        return Wall(frames.period, label, [], [], [], [], [], unknown=f"{scope}={scope_id}")
     roster = frames.roster.set_index("manager_id")
     public = set(roster.index[roster["public_display"].astype(bool)])
 
@@ -291,6 +294,12 @@ PANEL_HTML = {"teams": teams_panel, "top": top_panel, "champions": champions_pan
               "heatmap": heatmap_panel, "feed": feed_panel}
 
 
+def _panel(wall: Wall, panel: str, t) -> str:
+    if wall.unknown:
+        return f'<h2>{_e(t("wall.unknown", scope=wall.unknown))}</h2>'
+    return PANEL_HTML[panel](wall, t)
+
+
 def page_html(wall: Wall, panel: str, t, *, title: str, clock: str, ticker_offset: float,
               celebrate: dict | None = None, stale_since: str | None = None) -> str:
     """The whole screen. The ticker's animation starts where the last refresh left it, so a
@@ -308,7 +317,7 @@ def page_html(wall: Wall, panel: str, t, *, title: str, clock: str, ticker_offse
             f'<span class="period">{_e(wall.period)}</span>{stale}'
             f'<span class="dots">{dots(panel)}</span>'
             f'<span class="clock">{_e(clock)}</span></div>'
-            f'<div class="panel {panel}">{PANEL_HTML[panel](wall, t)}</div>'
+            f'<div class="panel {panel}">{_panel(wall, panel, t)}</div>'
             f'<div class="ticker"><div class="track" style="animation-delay:'
             f'-{ticker_offset:.1f}s">{ticker}</div></div>{party}</div>')
 

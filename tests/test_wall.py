@@ -101,6 +101,12 @@ def test_events_leave_out_people_who_opted_out_and_other_walls():
                      "甲隊 獲得「風險守門人」銀牌"]
 
 
+def test_a_wall_for_a_team_that_does_not_exist_says_so():
+    board = wall.build(frames(), scope="team", scope_id="ZZ")
+    page = wall.page_html(board, "top", T, title="t", clock="09:00", ticker_offset=0)
+    assert "名冊裡找不到 team=ZZ" in page and board.top == [] and board.events == []
+
+
 def test_names_are_escaped_in_the_html():
     f = frames()
     f.roster.loc[f.roster["manager_id"] == "P1", "name"] = "<img src=x onerror=alert(1)>"
