@@ -48,6 +48,7 @@ def award(con: duckdb.DuckDBPyConnection, rules: Rules,
                 or needs_award(con)):   # new XP and levels come with new scores
             db.set_state(con, "game_changed", now.isoformat())
         db.set_state(con, "awarded", db.get_state(con, "scored") or "")
+        db.set_state(con, "awarded_data_end", str(data_end) if data_end else "")
         con.commit()
     except BaseException:
         con.rollback()
@@ -224,6 +225,10 @@ def _sync_awards(con: duckdb.DuckDBPyConnection, rules: Rules, now: datetime) ->
             ANTI JOIN badge_candidate c
               ON c.badge_key = h.badge_key AND c.subject_id = h.subject_id
              AND c.tier = h.tier AND c.nk_period = h.nk_period
+            -- someone who left (no longer active) is no longer scored: what they earned stays
+            WHERE h.scope = 'team' OR h.subject_id IN (SELECT manager_id FROM roster
+                                                       WHERE active)
+               OR h.badge_key NOT IN (SELECT badge_key FROM badge_rule)
         ),
         reasons AS (
             SELECT u.award_id,
@@ -273,6 +278,7 @@ def _celebrate(con: duckdb.DuckDBPyConnection, now: datetime,
                result: AwardResult) -> tuple[int, int]:
     """Record each new event once: badges awarded, levels reached, overtakes near the top."""
     before = con.execute("SELECT count(*) FROM celebration").fetchall()[0][0]
+    since = db.get_state(con, "awarded_data_end") or None
     con.execute("""
         INSERT INTO celebration
         SELECT 'badge:' || award_id, 'badge', scope, subject_id, NULL, badge_key, tier, NULL,
@@ -301,8 +307,10 @@ def _celebrate(con: duckdb.DuckDBPyConnection, now: datetime,
         JOIN badge_period p ON p.grain = a.grain AND p.period = a.period
         WHERE a.rank_overall <= ? AND b.rank_overall <= ?
           AND a.grain IN ('week', 'month')
+          -- a rescore that reshuffles old periods is not news: only periods the new data reaches
+          AND p.period_end >= coalesce(CAST(? AS DATE), DATE '0001-01-01')
         GROUP BY a.grain, a.period, a.manager_id, a.rank_overall, p.covered_end
-        ON CONFLICT DO NOTHING""", [now, OVERTAKE_TOP, OVERTAKE_TOP])
+        ON CONFLICT DO NOTHING""", [now, OVERTAKE_TOP, OVERTAKE_TOP, since])
     after = con.execute("SELECT count(*) FROM celebration").fetchall()[0][0]
     level_ups = con.execute("SELECT count(*) FROM celebration WHERE kind = 'level_up' "
                             "AND recorded_at = ?", [now]).fetchall()[0][0]

@@ -135,19 +135,33 @@ def _print_award(result: badges.AwardResult) -> None:
                   f"{result.celebrations} new celebrations; XP for {result.xp_managers} managers")
 
 
+def _require_current_scores(con, rules, what: str) -> None:
+    """Badges and closed seasons are made from the scores: never from stale ones."""
+    if score.needs_scoring(con, rules):
+        raise SourceError(f"the scores are older than the data or the rules: run `python -m "
+                          f"pipelines score` first, then {what} again")
+
+
 def cmd_award(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rules = load_rules(settings.rules_path)
     with db.warehouse(settings.db_path) as con:
+        _require_current_scores(con, rules, "award")
         _print_award(badges.award(con, rules))
     return EXIT_OK
 
 
 def cmd_season(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    season.quarter_bounds(args.season)   # a mistyped label is told first
     if args.action == "close":
         rules = load_rules(settings.rules_path)
         with db.warehouse(settings.db_path) as con:
+            _require_current_scores(con, rules, f"season close {args.season}")
+            if badges.needs_award(con):
+                raise SourceError("the badges are older than the scores: run `python -m "
+                                  f"pipelines award` first, then season close {args.season} "
+                                  "again")
             done = season.close(con, args.season, rules.version)
             db.set_state(con, "game_changed", str(done["closed_at"]))
         console.print(f"season {done['season']} closed: {done['managers']} managers and "

@@ -249,7 +249,10 @@ def _shareable(text: str, withhold: list[str]) -> bool:
     if EMAIL_LIKE.search(text):
         return False
     folded = text.casefold()
-    return not any(re.search(rf"(?<!\w){re.escape(w.casefold())}(?!\w)", folded)
+    # a Chinese name sits between other CJK characters (which \w matches): plain substring;
+    # only ASCII ids (RM001) need word boundaries, so RM0012 does not withhold RM001's text
+    return not any((re.search(rf"(?<!\w){re.escape(w.casefold())}(?!\w)", folded)
+                    if w.isascii() else w.casefold() in folded)
                    for w in withhold if w)
 
 

@@ -370,3 +370,32 @@ def test_awarding_twice_changes_nothing(tmp_path_factory, scores):
         again = badges.award(con, RULES, now=T0 + timedelta(hours=5))
         assert (again.awarded, again.revoked, again.celebrations) == (0, 0, 0)
         assert _snapshot(con) == first
+
+
+def test_someone_who_left_keeps_what_they_earned(game):
+    dimension(game, "A1", "risk", 97.0)
+    index(game, "A1", "month", "2026-05")
+    run(game)
+    # they leave: the roster marks them inactive and scoring no longer covers them
+    game.execute("UPDATE roster SET active = FALSE WHERE manager_id = 'A1'")
+    game.execute("DELETE FROM dimension_score WHERE manager_id = 'A1'")
+    game.execute("DELETE FROM awareness_index WHERE manager_id = 'A1'")
+    run(game, T0 + timedelta(days=1))
+    assert held(game, "risk_guardian") == {("A1", "2026-05"): "gold"}
+    assert game.execute("SELECT count(*) FROM badge_award WHERE scope = 'individual' "
+                        "AND revoked_at IS NOT NULL").fetchall() == [(0,)]
+
+
+def test_a_rescore_that_reshuffles_old_periods_is_not_news(game):
+    index(game, "A1", "month", "2026-05", rank_overall=2, prev_rank=1)
+    index(game, "A2", "month", "2026-05", rank_overall=1, prev_rank=2)
+    run(game)
+    assert [e["kind"] for e in badges.celebrations(game)].count("overtake") == 1
+    # new rules reorder May (long over): B1 now passes both; July is still running
+    index(game, "B1", "month", "2026-05", rank_overall=1, prev_rank=3)
+    index(game, "A1", "month", "2026-07", rank_overall=1, prev_rank=2)
+    index(game, "A2", "month", "2026-07", rank_overall=2, prev_rank=1)
+    run(game, T0 + timedelta(hours=1))
+    new = badges.celebrations(game, since=T0)
+    assert [(e["kind"], e["subject_id"], e["period"]) for e in new
+            if e["kind"] == "overtake"] == [("overtake", "A1", "2026-07")]

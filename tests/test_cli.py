@@ -83,3 +83,16 @@ def test_game_verbs_turn_bad_input_into_messages(settings, capsys):
     assert "YYYYQn" in capsys.readouterr().err
     assert main(["celebrations", "--since", "yesterday"]) == EXIT_USER_ERROR
     assert "2026-11-28T09:00" in capsys.readouterr().err
+
+
+def test_award_and_season_close_refuse_stale_scores(roster_loaded, tmp_path, capsys):
+    from tests.conftest import write_csv
+    assert main(["score"]) == 0
+    capsys.readouterr()
+    row = {"contact_id": "c1", "manager_id": "A1", "client_id": "C1",
+           "occurred_at": "2026-05-04 10:00", "channel": "visit", "purpose": "service"}
+    assert main(["load", str(write_csv(tmp_path / "c.csv", [row]))]) == 0
+    assert main(["award"]) == EXIT_USER_ERROR
+    assert "run `python -m pipelines score` first" in capsys.readouterr().err
+    assert main(["season", "close", "2026Q2"]) == EXIT_USER_ERROR
+    assert "run `python -m pipelines score` first" in capsys.readouterr().err

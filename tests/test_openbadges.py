@@ -267,3 +267,11 @@ def test_an_award_whose_badge_left_the_rules_stops_the_export(warehouse, rules, 
                       ["retired_badge", IND_ID])
     with pytest.raises(RulesError, match="retired_badge"):
         export_badges(warehouse, rules, tmp_path / "badges", key)
+
+
+def test_evidence_text_naming_a_person_stays_in_the_bank():
+    from pipelines.openbadges import _shareable
+    assert not _shareable("王大明本月最佳", ["王大明"])        # CJK: no word boundary to find
+    assert not _shareable("best: RM001", ["RM001"])
+    assert _shareable("RM0012 is someone else", ["RM001"])
+    assert _shareable("supply_chain, referral", ["王大明", "RM001"])
