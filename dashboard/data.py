@@ -162,9 +162,11 @@ def season_standings(snap: str, season: str) -> tuple[pd.DataFrame, pd.DataFrame
     return people, teams
 
 
-def wall_frames(snap: str, grain: str, lang: str):
+def wall_frames(snap: str, grain: str, lang: str, scope: str = "bank",
+                scope_id: str | None = None):
     """Everything a wall screen reads for the latest period of a grain, through one read-only
-    connection (a connection per query cost more than the queries)."""
+    connection (a connection per query cost more than the queries). The news is chosen in SQL
+    for the wall's own people and teams: a bank's newest events could all be about others."""
     from dashboard.wall import Frames
 
     suffix = {"zh-TW": "zh_tw", "zh-CN": "zh_cn", "en": "en"}[lang]   # a column, never a value
@@ -179,7 +181,7 @@ def wall_frames(snap: str, grain: str, lang: str):
         now, prev = latest[0], (latest[1] if len(latest) > 1 else "")
         index = q("SELECT period, manager_id, score, status, eligible FROM awareness_index "
                   "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
-        teams = q("SELECT period, team_id, dimension, score FROM team_score "
+        teams = q("SELECT period, team_id, dimension, score, members_scored FROM team_score "
                   "WHERE grain = ? AND period IN (?, ?)", (grain, now, prev))
         badge_names = q(f"SELECT badge_key, name_{suffix} AS name FROM badge_def")
         level_names = q(f"SELECT level_no, name_{suffix} AS name FROM level_def")
@@ -193,21 +195,39 @@ def wall_frames(snap: str, grain: str, lang: str):
                        "WHERE grain = ? AND period = ?", (grain, now)),
             team_now=teams[teams["period"] == now],
             team_prev=teams[(teams["period"] == prev) & (teams["dimension"] == "index")],
-            events=q("SELECT * FROM celebration ORDER BY occurred_on DESC, recorded_at DESC, "
-                     "event_id LIMIT 200"),
+            events=q("""
+                WITH people AS (
+                    SELECT manager_id, team_id, branch FROM roster
+                    WHERE active AND (? = 'bank' OR (? = 'branch' AND branch = ?)
+                                      OR (? = 'team' AND team_id = ?))
+                ),
+                teams AS (   -- a team's wall ranks it among the teams of its branch
+                    SELECT DISTINCT team_id FROM roster
+                    WHERE branch IN (SELECT branch FROM people)
+                      AND (? <> 'branch' OR branch = ?)
+                )
+                SELECT c.* FROM celebration c
+                WHERE (c.scope = 'individual' AND c.subject_id IN (
+                           SELECT manager_id FROM people p JOIN roster r USING (manager_id)
+                           WHERE r.public_display))
+                   OR (c.scope = 'team' AND c.subject_id IN (SELECT team_id FROM teams))
+                ORDER BY c.occurred_on DESC, c.recorded_at DESC, c.event_id LIMIT 200""",
+                     (scope, scope, scope_id, scope, scope_id, scope, scope_id)),
             badge_names=dict(zip(badge_names["badge_key"], badge_names["name"], strict=True)),
             level_names=dict(zip(level_names["level_no"], level_names["name"], strict=True)))
     finally:
         con.close()
 
 
-@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
+# the snapshot path is in the key, so a new publish is a new entry; the hour only bounds how
+# long a board no screen asks for any more stays in memory
+@st.cache_data(ttl=3600, max_entries=128, show_spinner=False)
 def wall_board(snap: str, grain: str, lang: str, scope: str, scope_id: str | None, top: int):
     """The wall-safe board of one screen: built once per snapshot and screen settings, so each
     refresh of each screen costs a dictionary lookup until the pipeline publishes again."""
     from dashboard import wall
 
-    frames = wall_frames(snap, grain, lang)
+    frames = wall_frames(snap, grain, lang, scope, scope_id)
     return None if frames is None else wall.build(frames, scope, scope_id, top)
 
 

@@ -16,6 +16,7 @@ TOP_DEFAULT, TOP_MAX = 10, 20
 FEED_SIZE = 7         # what fits the feed panel in large type
 TEAM_ROWS = 12        # team standings shown (a bank may have hundreds of teams)
 HEAT_ROWS = 12
+TEAM_MIN_SCORED = 3   # a team score from fewer people would show someone's own score
 SCOPES = ("bank", "branch", "team")
 
 
@@ -96,12 +97,18 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
                          "movement": None if before is None else int(before - r["rank"])})
 
     team_names = frames.roster.drop_duplicates("team_id").set_index("team_id")["team_name"]
+    # teams whose score is not one or two people's in disguise
+    big = frames.team_now[(frames.team_now["dimension"] == "index")
+                          & (frames.team_now["members_scored"] >= TEAM_MIN_SCORED)]
+    teams = teams & set(big["team_id"])
     index_now = frames.team_now[(frames.team_now["dimension"] == "index")
                                 & frames.team_now["team_id"].isin(teams)
                                 & frames.team_now["score"].notna()].copy()
     index_now["rank"] = index_now["score"].rank(method="min", ascending=False).astype(int)
     index_prev = frames.team_prev[frames.team_prev["team_id"].isin(teams)
-                                  & frames.team_prev["score"].notna()].copy()
+                                  & frames.team_prev["score"].notna()
+                                  & (frames.team_prev["members_scored"] >= TEAM_MIN_SCORED)
+                                  ].copy()
     index_prev["rank"] = index_prev["score"].rank(method="min", ascending=False).astype(int)
     team_prev_rank = dict(zip(index_prev["team_id"], index_prev["rank"], strict=True))
     own = scope_id if scope == "team" else None
@@ -141,17 +148,20 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
                            for d in DIMENSIONS}}
                for team_id in order[:HEAT_ROWS]]
 
+    on_top = set(now.loc[now["rank"] <= cutoff, "manager_id"]) & public
     return Wall(frames.period, label, team_rows, top_rows, champions, heatmap,
-                wall_events(frames, people, teams, public), top_n=cutoff)
+                wall_events(frames, people, teams, public, on_top), top_n=cutoff)
 
 
 def team_rows_ids(index_now: pd.DataFrame) -> list[dict]:
     return index_now.sort_values(["rank", "team_id"]).to_dict("records")
 
 
-def wall_events(frames: Frames, people: set[str], teams: set[str],
-                public: set[str]) -> list[dict]:
-    """Celebrations about this wall's people and teams, leaving out anyone who opted out."""
+def wall_events(frames: Frames, people: set[str], teams: set[str], public: set[str],
+                on_top: set[str]) -> list[dict]:
+    """Celebrations about this wall's people and teams, leaving out anyone who opted out. A
+    badge or a level is news about anyone shown; an overtake tells ranks, so both people must
+    be on this wall's top list."""
     roster = frames.roster.set_index("manager_id")
     team_names = frames.roster.drop_duplicates("team_id").set_index("team_id")["team_name"]
     out = []
@@ -164,6 +174,8 @@ def wall_events(frames: Frames, people: set[str], teams: set[str],
             if e["subject_id"] not in people or e["subject_id"] not in public:
                 continue
             if isinstance(e["other_id"], str) and e["other_id"] not in public:
+                continue
+            if e["kind"] == "overtake" and not {e["subject_id"], e["other_id"]} <= on_top:
                 continue
             who = roster.at[e["subject_id"], "name"]
         other = roster.at[e["other_id"], "name"] if isinstance(e["other_id"], str) else None

@@ -37,11 +37,14 @@ def frames(n: int = 8, opted_out: tuple[str, ...] = ("P2",), gated: tuple[str, .
                              "status": "ok", "eligible": [m not in gated for m in ids]})
     dims = pd.DataFrame([{"manager_id": m, "dimension": d, "score": s, "status": "ok"}
                          for m, s in score.items() for d in DIMENSIONS])
-    team_now = pd.DataFrame([{"team_id": t, "dimension": d, "score": s}
+    members = {"A": (n + 1) // 2, "B": n // 2, "C": 1}
+    team_now = pd.DataFrame([{"team_id": t, "dimension": d, "score": s,
+                              "members_scored": members[t]}
                              for t, s in (("A", 80.0), ("B", 70.0), ("C", 60.0))
                              for d in (*DIMENSIONS, "index")])
     team_prev = pd.DataFrame({"team_id": ["A", "B", "C"], "dimension": "index",
-                              "score": [60.0, 75.0, 50.0]})
+                              "score": [60.0, 75.0, 50.0],
+                              "members_scored": [members[t] for t in "ABC"]})
     return wall.Frames(
         period="2026-11", roster=roster, index_now=index(0), index_prev=index(-30),
         dims_now=dims, team_now=team_now, team_prev=team_prev,
@@ -78,8 +81,11 @@ def test_a_team_wall_ranks_its_people_and_its_branch_s_teams():
 
 def test_a_branch_wall_keeps_to_its_branch():
     board = wall.build(frames(), scope="branch", scope_id="南")
-    assert [r["name"] for r in board.teams] == ["丙隊"]
     assert board.top == []      # one person is both the top and the bottom of that board
+    # and a one-person team's score is that person's own: not shown either
+    assert board.teams == [] and board.heatmap == []
+    north = wall.build(frames(), scope="branch", scope_id="北")
+    assert [r["name"] for r in north.teams] == ["甲隊", "乙隊"]
 
 
 def test_events_leave_out_people_who_opted_out_and_other_walls():
@@ -92,6 +98,7 @@ def test_events_leave_out_people_who_opted_out_and_other_walls():
     events = [ev("badge", "P2", badge="risk_guardian", tier="gold"),        # opted out
               ev("overtake", "P3", "P2", rank=2, passed=1),                 # passed P2
               ev("overtake", "P4", "P3", rank=3, passed=2),
+              ev("overtake", "P7", "P8", rank=7, passed=1),                 # bottom half
               ev("level_up", "P1", level=3),
               ev("badge", "C", scope="team", badge="risk_guardian", tier="bronze"),
               ev("badge", "A", scope="team", badge="risk_guardian", tier="silver")]

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import charts, data, i18n
 from dashboard.views.common import page_start
+from pipelines.contract import LOCAL_TIMEZONE
 from pipelines.season import safe_text
 
 TIERS = ("bronze", "silver", "gold")
@@ -120,7 +121,10 @@ def _badges(t, lang: str, snap: str, defs: pd.DataFrame, names: dict) -> None:
         st.subheader(t("game.revoked"))
         st.caption(t("game.revoked_help"))
         table = _award_table(t, revoked, names)
-        table[t("game.revoked_at")] = revoked["revoked_at"].dt.strftime("%Y-%m-%d %H:%M")
+        # stored in UTC; shown in the bank's time
+        table[t("game.revoked_at")] = (revoked["revoked_at"].dt.tz_localize("UTC")
+                                       .dt.tz_convert(LOCAL_TIMEZONE)
+                                       .dt.strftime("%Y-%m-%d %H:%M"))
         table[t("column.reason")] = revoked["revoke_reason"]
         st.dataframe(table, hide_index=True, key="game_revoked")
 
