@@ -51,19 +51,25 @@ def check_metric_sql(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
 
 def _day_base_sql(feed: str, date_expr: str, metrics: list[Metric]) -> str:
     """One scan of a feed: each plain metric's num/den/rows per fragment, unpivoted to
-    metric_day on integer keys."""
-    cols = []
+    metric_day on integer keys. A default den (1 per row) is the row count, and rows counted
+    under the same condition are counted once: fewer aggregates over millions of rows."""
+    cols, counts, out = [], {}, []
     for i, m in enumerate(metrics):
-        cols.append(f"sum(CASE WHEN ({m.where}) THEN CAST(({m.num}) AS DOUBLE) END) AS n{i}, "
-                    f"sum(CASE WHEN ({m.where}) THEN CAST(({m.den}) AS DOUBLE) END) AS d{i}, "
-                    f"count_if({m.where}) AS c{i}")
-    unions = " UNION ALL ".join(
-        f"SELECT manager_no, day, {m.no}, n{i}, d{i}, c{i} FROM agg WHERE c{i} > 0"
-        for i, m in enumerate(metrics))
+        if m.where not in counts:
+            counts[m.where] = f"c{len(counts)}"
+            cols.append(f"count_if({m.where}) AS {counts[m.where]}")
+        count = counts[m.where]
+        cols.append(f"sum(CASE WHEN ({m.where}) THEN CAST(({m.num}) AS DOUBLE) END) AS n{i}")
+        den = f"CAST({count} AS DOUBLE)"
+        if m.den.strip() != "1":
+            cols.append(f"sum(CASE WHEN ({m.where}) THEN CAST(({m.den}) AS DOUBLE) END) AS d{i}")
+            den = f"d{i}"
+        out.append(f"SELECT manager_no, day, {m.no}, n{i}, {den}, {count} FROM agg "
+                   f"WHERE {count} > 0")
     return (f"INSERT INTO metric_day WITH agg AS (SELECT m.manager_no, a.* FROM ("
             f"SELECT manager_id, fragment(({date_expr})) AS day, {', '.join(cols)} FROM {feed} "
             f"WHERE CAST(({date_expr}) AS DATE) >= ? GROUP BY ALL) a "
-            f"JOIN score_manager m USING (manager_id)) {unions}")
+            f"JOIN score_manager m USING (manager_id)) {' UNION ALL '.join(out)}")
 
 
 def _keyed_sql(m: Metric) -> str:
