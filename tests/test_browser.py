@@ -213,6 +213,22 @@ def test_wall_picks_up_new_snapshots_and_survives_a_server_restart(demo_build, t
             page.wait_for_selector(".wall .row .name", timeout=60_000)
             leader = page.locator(".wall .row .name").first.inner_text()
             page.evaluate("window.__sameDocument = true")
+            # through a few refreshes (every 2 s here): never a frame without the board, never
+            # the board dimmed while the fragment reruns, never scrolled
+            frames = page.evaluate("""async () => {
+                const seen = [];
+                for (let i = 0; i < 60; i++) {
+                    const wall = document.querySelector('.wall');
+                    let dim = 1;
+                    for (let el = wall; el; el = el.parentElement) {
+                        dim = Math.min(dim, parseFloat(getComputedStyle(el).opacity));
+                    }
+                    seen.push({present: !!wall, dim: wall ? dim : 0, y: window.scrollY});
+                    await new Promise(r => setTimeout(r, 100));
+                }
+                return seen;
+            }""")
+            assert all(f["present"] and f["dim"] == 1 and f["y"] == 0 for f in frames), frames
             _publish_renamed(data_dir / "snapshots", leader, "新科冠軍")
             page.wait_for_selector("text=新科冠軍", timeout=30_000)
             assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
