@@ -149,8 +149,11 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
                for team_id in order[:HEAT_ROWS]]
 
     on_top = set(now.loc[now["rank"] <= cutoff, "manager_id"]) & public
-    return Wall(frames.period, label, team_rows, top_rows, champions, heatmap,
-                wall_events(frames, people, teams, public, on_top), top_n=cutoff)
+    events = wall_events(frames, people, teams, public, on_top)
+    for e in events:
+        e["bank_rank"] = scope != "bank"   # an overtake's rank is the bank's, not this wall's
+    return Wall(frames.period, label, team_rows, top_rows, champions, heatmap, events,
+                top_n=cutoff)
 
 
 def team_rows_ids(index_now: pd.DataFrame) -> list[dict]:
@@ -215,8 +218,9 @@ def event_text(e: dict, t) -> str:
         return t("wall.event_badge", who=e["who"], badge=e["badge"], tier=t(f"tier.{e['tier']}"))
     if e["kind"] == "level_up":
         return t("wall.event_level", who=e["who"], level=e["level"], name=e["level_name"])
-    return t("wall.event_overtake" if e["passed"] == 1 else "wall.event_overtake_many",
-             who=e["who"], other=e["other"], passed=e["passed"], rank=e["rank"])
+    key = "wall.event_overtake" if e["passed"] == 1 else "wall.event_overtake_many"
+    return t(key + ("_bank" if e.get("bank_rank") else ""), who=e["who"], other=e["other"],
+             passed=e["passed"], rank=e["rank"])
 
 
 def _bar(score: float, colour: str) -> str:
