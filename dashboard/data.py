@@ -57,9 +57,14 @@ def leaderboard(snap: str, grain: str, period: str) -> pd.DataFrame:
         ORDER BY a.rank_overall NULLS LAST, a.score DESC NULLS LAST, r.name""", (grain, period))
     dims = query(snap, "SELECT manager_id, dimension, score FROM dimension_score "
                        "WHERE grain = ? AND period = ?", (grain, period))
-    wide = (dims.pivot(index="manager_id", columns="dimension", values="score")
+    return _with_dimensions(base, dims, "manager_id")
+
+
+def _with_dimensions(base: pd.DataFrame, dims: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The ten dimension scores as columns of `base`, in the fixed dimension order."""
+    wide = (dims.pivot(index=key, columns="dimension", values="score")
             .reindex(columns=list(DIMENSIONS)))
-    return base.merge(wide, left_on="manager_id", right_index=True, how="left")
+    return base.merge(wide, left_on=key, right_index=True, how="left")
 
 
 
@@ -92,16 +97,20 @@ def quarantine_by_reason(snap: str) -> pd.DataFrame:
         FROM quarantine GROUP BY ALL ORDER BY rows DESC""")
 
 
+# a team's name (and branch) from the roster, for rows keyed by team_id
+TEAMS = ("(SELECT team_id, any_value(team_name) AS team_name, any_value(branch) AS branch "
+         "FROM roster GROUP BY team_id)")
+
+
 def celebrations(snap: str, limit: int = 40) -> pd.DataFrame:
     """Newest first: badges, level-ups and overtakes with the names they concern."""
-    return query(snap, """
+    return query(snap, f"""
         SELECT c.kind, c.scope, c.subject_id, coalesce(r.name, t.team_name) AS subject_name,
                o.name AS other_name, c.badge_key, c.tier, c.level_no, c.grain, c.period,
                c.new_rank, c.passed, c.occurred_on, c.recorded_at
         FROM celebration c
         LEFT JOIN roster r ON c.scope = 'individual' AND r.manager_id = c.subject_id
-        LEFT JOIN (SELECT team_id, any_value(team_name) AS team_name FROM roster GROUP BY ALL) t
-          ON c.scope = 'team' AND t.team_id = c.subject_id
+        LEFT JOIN {TEAMS} t ON c.scope = 'team' AND t.team_id = c.subject_id
         LEFT JOIN roster o ON o.manager_id = c.other_id
         ORDER BY c.occurred_on DESC, c.recorded_at DESC, c.event_id
         LIMIT ?""", (limit,))
@@ -137,14 +146,13 @@ def badge_counts(snap: str) -> pd.DataFrame:
 
 
 def awards(snap: str, revoked: bool = False, limit: int = 500) -> pd.DataFrame:
-    return query(snap, """
+    return query(snap, f"""
         SELECT a.badge_key, a.tier, a.scope, a.subject_id,
                coalesce(r.name, t.team_name) AS subject_name, a.period, a.value, a.evidence,
                a.earned_on, a.awarded_at, a.revoked_at, a.revoke_reason
         FROM badge_award a
         LEFT JOIN roster r ON a.scope = 'individual' AND r.manager_id = a.subject_id
-        LEFT JOIN (SELECT team_id, any_value(team_name) AS team_name FROM roster GROUP BY ALL) t
-          ON a.scope = 'team' AND t.team_id = a.subject_id
+        LEFT JOIN {TEAMS} t ON a.scope = 'team' AND t.team_id = a.subject_id
         WHERE (a.revoked_at IS NOT NULL) = ?
         ORDER BY coalesce(a.revoked_at, a.awarded_at) DESC, a.earned_on DESC, a.badge_key
         LIMIT ?""", (revoked, limit))
@@ -167,9 +175,10 @@ def wall_frames(snap: str, grain: str, lang: str, scope: str = "bank",
     """Everything a wall screen reads for the latest period of a grain, through one read-only
     connection (a connection per query cost more than the queries). The news is chosen in SQL
     for the wall's own people and teams: a bank's newest events could all be about others."""
+    from dashboard.i18n import column_suffix
     from dashboard.wall import Frames
 
-    suffix = {"zh-TW": "zh_tw", "zh-CN": "zh_cn", "en": "en"}[lang]   # a column, never a value
+    suffix = column_suffix(lang)   # a column name from a fixed set, never a value
     con = duckdb.connect(snap, read_only=True, config={"python_enable_replacements": False})
     try:
         def q(sql: str, params: tuple = ()) -> pd.DataFrame:
@@ -197,7 +206,7 @@ def wall_frames(snap: str, grain: str, lang: str, scope: str = "bank",
             team_prev=teams[(teams["period"] == prev) & (teams["dimension"] == "index")],
             events=q("""
                 WITH people AS (
-                    SELECT manager_id, team_id, branch FROM roster
+                    SELECT manager_id, branch, public_display FROM roster
                     WHERE active AND (? = 'bank' OR (? = 'branch' AND branch = ?)
                                       OR (? = 'team' AND team_id = ?))
                 ),
@@ -208,8 +217,7 @@ def wall_frames(snap: str, grain: str, lang: str, scope: str = "bank",
                 )
                 SELECT c.* FROM celebration c
                 WHERE (c.scope = 'individual' AND c.subject_id IN (
-                           SELECT manager_id FROM people p JOIN roster r USING (manager_id)
-                           WHERE r.public_display))
+                           SELECT manager_id FROM people WHERE public_display))
                    OR (c.scope = 'team' AND c.subject_id IN (SELECT team_id FROM teams))
                 ORDER BY c.occurred_on DESC, c.recorded_at DESC, c.event_id LIMIT 200""",
                      (scope, scope, scope_id, scope, scope_id, scope, scope_id)),
@@ -234,7 +242,7 @@ def wall_board(snap: str, grain: str, lang: str, scope: str, scope_id: str | Non
 def team_board(snap: str, grain: str, period: str) -> pd.DataFrame:
     """Teams ranked on their awareness index for a period, with movement against the previous
     period and the ten dimension scores as columns."""
-    base = query(snap, """
+    base = query(snap, f"""
         WITH ranked AS (
             SELECT team_id, period, score, members_scored, members_total,
                    rank() OVER (PARTITION BY period ORDER BY score DESC) AS rank
@@ -247,13 +255,10 @@ def team_board(snap: str, grain: str, period: str) -> pd.DataFrame:
         SELECT n.team_id, t.team_name, t.branch, n.score, n.rank, n.members_scored,
                n.members_total, p.rank AS prev_rank, p.rank - n.rank AS movement
         FROM ranked n
-        JOIN (SELECT team_id, any_value(team_name) AS team_name, any_value(branch) AS branch
-              FROM roster GROUP BY team_id) t USING (team_id)
+        JOIN {TEAMS} t USING (team_id)
         LEFT JOIN ranked p ON p.team_id = n.team_id AND p.period = (SELECT period FROM prev)
         WHERE n.period = ?
         ORDER BY n.rank, t.team_name""", (grain, grain, period, period))
     dims = query(snap, "SELECT team_id, dimension, score FROM team_score WHERE grain = ? "
                        "AND period = ? AND dimension <> 'index'", (grain, period))
-    wide = (dims.pivot(index="team_id", columns="dimension", values="score")
-            .reindex(columns=list(DIMENSIONS)))
-    return base.merge(wide, left_on="team_id", right_index=True, how="left")
+    return _with_dimensions(base, dims, "team_id")

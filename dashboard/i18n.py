@@ -42,6 +42,11 @@ def normalise(lang: str | None) -> str:
     return DEFAULT
 
 
+def column_suffix(lang: str) -> str:
+    """The suffix of names the pipeline stores per language (name_zh_tw, name_zh_cn, name_en)."""
+    return {"zh-TW": "zh_tw", "zh-CN": "zh_cn", "en": "en"}[normalise(lang)]
+
+
 def t(lang: str, key: str, **values: object) -> str:
     """The label for `key`; a missing key shows itself (and the test suite forbids that)."""
     text = catalogue(lang).get(key) or catalogue(DEFAULT).get(key) or key

@@ -68,9 +68,8 @@ def scope_of(frames: Frames, scope: str, scope_id: str | None) -> tuple[set[str]
 
 def _ranked(index: pd.DataFrame, people: set[str]) -> pd.DataFrame:
     """Eligible people with an index, ranked within the wall's scope (1 = best)."""
-    df = index[index["manager_id"].isin(people) & index["eligible"].astype(bool)
-               & (index["status"] == "ok") & index["score"].notna()].copy()
-    df["rank"] = df["score"].rank(method="min", ascending=False).astype(int)
+    df = _rank_by_score(index[index["manager_id"].isin(people) & index["eligible"].astype(bool)
+                              & (index["status"] == "ok")])
     return df.sort_values(["rank", "manager_id"])
 
 
@@ -98,29 +97,22 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
 
     team_names = frames.roster.drop_duplicates("team_id").set_index("team_id")["team_name"]
     # teams whose score is not one or two people's in disguise
-    big = frames.team_now[(frames.team_now["dimension"] == "index")
-                          & (frames.team_now["members_scored"] >= TEAM_MIN_SCORED)]
-    teams = teams & set(big["team_id"])
-    index_now = frames.team_now[(frames.team_now["dimension"] == "index")
-                                & frames.team_now["team_id"].isin(teams)
-                                & frames.team_now["score"].notna()].copy()
-    index_now["rank"] = index_now["score"].rank(method="min", ascending=False).astype(int)
-    index_prev = frames.team_prev[frames.team_prev["team_id"].isin(teams)
-                                  & frames.team_prev["score"].notna()
-                                  & (frames.team_prev["members_scored"] >= TEAM_MIN_SCORED)
-                                  ].copy()
-    index_prev["rank"] = index_prev["score"].rank(method="min", ascending=False).astype(int)
+    index = frames.team_now[frames.team_now["dimension"] == "index"]
+    teams = teams & set(index.loc[index["members_scored"] >= TEAM_MIN_SCORED, "team_id"])
+    index_now = _rank_by_score(index[index["team_id"].isin(teams)])
+    index_prev = _rank_by_score(frames.team_prev[frames.team_prev["team_id"].isin(teams)
+                                                 & (frames.team_prev["members_scored"]
+                                                    >= TEAM_MIN_SCORED)])
     team_prev_rank = dict(zip(index_prev["team_id"], index_prev["rank"], strict=True))
     own = scope_id if scope == "team" else None
-    team_rows = [{"rank": int(r["rank"]), "name": team_names.get(r["team_id"], r["team_id"]),
-                  "score": float(r["score"]), "own": r["team_id"] == own,
-                  "movement": (None if r["team_id"] not in team_prev_rank
-                               else int(team_prev_rank[r["team_id"]] - r["rank"]))}
-                 for r in team_rows_ids(index_now)]
-    if any(r["own"] for r in team_rows[TEAM_ROWS:]):
-        # a team's own wall always shows its own row, in place of the last one
-        team_rows = [*team_rows[:TEAM_ROWS - 1], next(r for r in team_rows if r["own"])]
-    team_rows = team_rows[:TEAM_ROWS]
+    ranked_teams = index_now.sort_values(["rank", "team_id"])["team_id"].tolist()
+    rank_of = dict(zip(index_now["team_id"], index_now["rank"], strict=True))
+    score_of = dict(zip(index_now["team_id"], index_now["score"], strict=True))
+    team_rows = [{"rank": int(rank_of[tid]), "name": team_names.get(tid, tid),
+                  "score": float(score_of[tid]), "own": tid == own,
+                  "movement": (None if tid not in team_prev_rank
+                               else int(team_prev_rank[tid] - rank_of[tid]))}
+                 for tid in _keep_own(ranked_teams, own, TEAM_ROWS)]
 
     eligible = set(now["manager_id"]) & public
     dims = frames.dims_now[frames.dims_now["manager_id"].isin(eligible)
@@ -138,30 +130,35 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
     heat = frames.team_now[frames.team_now["team_id"].isin(teams)
                            & frames.team_now["dimension"].isin(DIMENSIONS)]
     grid = heat.pivot_table(index="team_id", columns="dimension", values="score")
-    order = [r["team_id"] for r in team_rows_ids(index_now)]
-    order += sorted(set(grid.index) - set(order))
-    if own in order[HEAT_ROWS:]:
-        order = [*order[:HEAT_ROWS - 1], own]   # a team's own wall always shows its row
+    order = ranked_teams + sorted(set(grid.index) - set(ranked_teams))
     heatmap = [{"name": team_names.get(team_id, team_id),
                 "scores": {d: (None if team_id not in grid.index or d not in grid.columns
                                or pd.isna(grid.at[team_id, d]) else float(grid.at[team_id, d]))
                            for d in DIMENSIONS}}
-               for team_id in order[:HEAT_ROWS]]
+               for team_id in _keep_own(order, own, HEAT_ROWS)]
 
     on_top = set(now.loc[now["rank"] <= cutoff, "manager_id"]) & public
-    events = wall_events(frames, people, teams, public, on_top)
-    for e in events:
-        e["bank_rank"] = scope != "bank"   # an overtake's rank is the bank's, not this wall's
-    return Wall(frames.period, label, team_rows, top_rows, champions, heatmap, events,
+    return Wall(frames.period, label, team_rows, top_rows, champions, heatmap,
+                wall_events(frames, people, teams, public, on_top, bank_rank=scope != "bank"),
                 top_n=cutoff)
 
 
-def team_rows_ids(index_now: pd.DataFrame) -> list[dict]:
-    return index_now.sort_values(["rank", "team_id"]).to_dict("records")
+def _rank_by_score(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a score, ranked 1 = best (ties share the better rank)."""
+    df = df[df["score"].notna()].copy()
+    df["rank"] = df["score"].rank(method="min", ascending=False).astype(int)
+    return df
+
+
+def _keep_own(team_ids: list[str], own: str | None, limit: int) -> list[str]:
+    """The first `limit` teams; a team's own wall always shows its own, in place of the last."""
+    if own in team_ids[limit:]:
+        return [*team_ids[:limit - 1], own]
+    return team_ids[:limit]
 
 
 def wall_events(frames: Frames, people: set[str], teams: set[str], public: set[str],
-                on_top: set[str]) -> list[dict]:
+                on_top: set[str], bank_rank: bool = False) -> list[dict]:
     """Celebrations about this wall's people and teams, leaving out anyone who opted out. A
     badge or a level is news about anyone shown; an overtake tells ranks, so both people must
     be on this wall's top list."""
@@ -191,6 +188,8 @@ def wall_events(frames: Frames, people: set[str], teams: set[str], public: set[s
                     "rank": None if pd.isna(e["new_rank"]) else int(e["new_rank"]),
                     "grain": e["grain"], "period": e["period"],
                     "passed": 1 if pd.isna(e["passed"]) else int(e["passed"]),
+                    # on a branch or team wall an overtake's rank is still the bank's
+                    "bank_rank": bank_rank,
                     "recorded_at": e["recorded_at"], "occurred_on": e["occurred_on"]})
         if len(out) == FEED_SIZE:
             break

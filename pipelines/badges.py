@@ -11,7 +11,6 @@ from pipelines import db
 from pipelines.rules import Badge, Rules, RulesError
 
 OVERTAKE_TOP = 10     # overtakes are celebrated among the top of the board only
-GRAIN_OF = {"week": "week", "month": "month", "quarter": "quarter", "once": "week"}
 
 
 @dataclass
@@ -36,13 +35,13 @@ def award(con: duckdb.DuckDBPyConnection, rules: Rules,
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     con.begin()
     try:
-        data_end = _data_end(con)
+        data_end = db.data_end(con)
         _definitions(con, rules)
         _xp(con, rules, data_end)
         _calendar(con, data_end)
         _candidates(con, rules)
         result = _sync_awards(con, rules, now)
-        result.level_ups, result.celebrations = _celebrate(con, now, result)
+        result.level_ups, result.celebrations = _celebrate(con, now)
         result.xp_managers = con.execute("SELECT count(*) FROM manager_xp").fetchall()[0][0]
         if (result.awarded or result.revoked or result.celebrations
                 or needs_award(con)):   # new XP and levels come with new scores
@@ -54,14 +53,6 @@ def award(con: duckdb.DuckDBPyConnection, rules: Rules,
         con.rollback()
         raise
     return result
-
-
-def _data_end(con: duckdb.DuckDBPyConnection) -> date | None:
-    return con.execute("""
-        SELECT CAST(max(d) AS DATE) FROM (
-            SELECT max(occurred_at) AS d FROM marketing_activity
-            UNION ALL SELECT max(occurred_at) FROM client_contact
-            UNION ALL SELECT max(occurred_at) FROM learning_event)""").fetchall()[0][0]
 
 
 def _definitions(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
@@ -274,8 +265,7 @@ def _sync_awards(con: duckdb.DuckDBPyConnection, rules: Rules, now: datetime) ->
     return AwardResult(awarded=len(awarded), revoked=len(revoked), active=active)
 
 
-def _celebrate(con: duckdb.DuckDBPyConnection, now: datetime,
-               result: AwardResult) -> tuple[int, int]:
+def _celebrate(con: duckdb.DuckDBPyConnection, now: datetime) -> tuple[int, int]:
     """Record each new event once: badges awarded, levels reached, overtakes near the top."""
     before = con.execute("SELECT count(*) FROM celebration").fetchall()[0][0]
     since = db.get_state(con, "awarded_data_end") or None

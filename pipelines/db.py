@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -61,6 +62,16 @@ def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> No
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     finally:
         con.unregister(f"{name}_arrow")
+
+
+def data_end(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The last day with activity data (marketing, contacts, learning): running periods are
+    scored up to it, and a period is over in the data once it is reached."""
+    return con.cursor().execute("""
+        SELECT CAST(max(d) AS DATE) FROM (
+            SELECT max(occurred_at) AS d FROM marketing_activity
+            UNION ALL SELECT max(occurred_at) FROM client_contact
+            UNION ALL SELECT max(occurred_at) FROM learning_event)""").fetchall()[0][0]
 
 
 def get_state(con: duckdb.DuckDBPyConnection, key: str, default: str = "") -> str:

@@ -120,12 +120,8 @@ def _feed_days(con: duckdb.DuckDBPyConnection, from_day: date) -> None:
 
 def _context(con: duckdb.DuckDBPyConnection) -> date | None:
     """The last day with data: running periods are scored up to it, not to the calendar end."""
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE score_context AS
-        SELECT CAST(max(d) AS DATE) AS data_end FROM (
-            SELECT max(occurred_at) AS d FROM marketing_activity
-            UNION ALL SELECT max(occurred_at) FROM client_contact
-            UNION ALL SELECT max(occurred_at) FROM learning_event)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE score_context AS SELECT CAST(? AS DATE) AS data_end",
+                [db.data_end(con)])
     con.execute("CREATE OR REPLACE TEMP MACRO data_end() AS (SELECT data_end FROM score_context)")
     # Additive metrics are summed per "fragment": the days one ISO week shares with one month.
     # Weeks, months and quarters are each a whole number of fragments, so all three grains roll

@@ -15,6 +15,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from pipelines import db
+
 LABEL_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
 INDIVIDUAL_COLUMNS = ("rank_overall", "rank_peer", "manager_id", "name", "team_id", "team_name",
@@ -79,11 +81,7 @@ def close(con: duckdb.DuckDBPyConnection, season: str, rules_version: str,
         raise SeasonError(f"Season {season} was already closed on "
                           f"{closed[0][0]:%Y-%m-%d %H:%M} UTC, and closed seasons never change. "
                           f"Export it with `python -m pipelines season export {season}`.")
-    (data_end,) = _one(con, """
-        SELECT CAST(max(d) AS DATE) FROM (
-            SELECT max(occurred_at) AS d FROM marketing_activity
-            UNION ALL SELECT max(occurred_at) FROM client_contact
-            UNION ALL SELECT max(occurred_at) FROM learning_event)""", [])
+    data_end = db.data_end(con)
     if data_end is None:
         raise SeasonError(f"Season {season} cannot be closed: no activity data has been loaded "
                           f"yet. Load the feeds up to {last} and run `python -m pipelines score` "

@@ -18,11 +18,6 @@ KIND_ICON = {"badge": ":material/military_tech:", "level_up": ":material/trendin
              "overtake": ":material/rocket_launch:"}
 
 
-def _suffix(lang: str) -> str:
-    """The column suffix of names stored per language (name_zh_tw, name_zh_cn, name_en)."""
-    return lang.replace("-", "_").lower()
-
-
 def render() -> None:
     lang = i18n.current()
     t = i18n.translator(lang)
@@ -32,9 +27,10 @@ def render() -> None:
     snap, _ = started
     badge_defs = data.badge_defs(snap).set_index("badge_key")
     levels = data.levels(snap)
+    name = f"name_{i18n.column_suffix(lang)}"
     names = {
-        "badge": badge_defs[f"name_{_suffix(lang)}"].to_dict(),
-        "level": dict(zip(levels["level_no"], levels[f"name_{_suffix(lang)}"], strict=True)),
+        "badge": badge_defs[name].to_dict(),
+        "level": dict(zip(levels["level_no"], levels[name], strict=True)),
     }
     feed, xp, catalogue, seasons = st.tabs(
         [t("game.tab_feed"), t("game.tab_xp"), t("game.tab_badges"), t("game.tab_seasons")])
@@ -109,7 +105,7 @@ def _badges(t, lang: str, snap: str, defs: pd.DataFrame, names: dict) -> None:
         t("game.badge"): [names["badge"][k] for k in defs.index],
         t("game.for"): [t(f"game.scope_{s}") for s in defs["scope"]],
         t("game.per"): [t(f"game.per_{p}") for p in defs["per"]],
-        t("game.criteria"): defs[f"criteria_{_suffix(lang)}"],
+        t("game.criteria"): defs[f"criteria_{i18n.column_suffix(lang)}"],
         **{t(f"tier.{tier}"): counts[tier].astype(int) for tier in TIERS},
     }), hide_index=True, key="game_badge_table")
 
