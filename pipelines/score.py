@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
@@ -128,6 +129,10 @@ def _context(con: duckdb.DuckDBPyConnection) -> date | None:
     # up from one table about five times smaller than a per-day one.
     con.execute("CREATE OR REPLACE TEMP MACRO fragment(d) AS "
                 "CAST(greatest(date_trunc('week', d), date_trunc('month', d)) AS DATE)")
+    # One integer per (period, metric, manager): joins and groups on one key instead of three
+    # (metric_no < 1024, manager_no < 2^22; rules and roster stay far below both).
+    con.execute("CREATE OR REPLACE TEMP MACRO cell(p, m, k) AS "
+                "(CAST(p AS BIGINT) << 32) | (CAST(m AS BIGINT) << 22) | CAST(k AS BIGINT)")
     return con.execute("SELECT data_end FROM score_context").fetchall()[0][0]
 
 
@@ -215,7 +220,8 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
         for step in STATIC_STEPS:
             sql = db.sql_file(step)
             used = {k: v for k, v in params.items() if f"${k}" in sql}
-            con.execute(sql, used) if used else con.execute(sql)
+            with _joins_as_written(con):
+                con.execute(sql, used) if used else con.execute(sql)
             if step == "score_periods.sql":
                 if start is not None:
                     # redo only the periods reaching into the changed days; drop every stored
@@ -246,6 +252,20 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     return ScoreResult(rules.version, full=start is None, since=start, managers=managers,
                        periods=periods, metric_rows=rows,
                        seconds=round(time.perf_counter() - t0, 3))
+
+
+@contextmanager
+def _joins_as_written(con: duckdb.DuckDBPyConnection):
+    """Build each hash join on the side the SQL puts on the right.
+
+    The scoring SQL joins its millions of frame rows (every manager x metric x period) to the
+    smaller tables on the right; DuckDB's estimate for the frame is far too low, so it would
+    build its hash table on the frame instead, about 0.3 s slower per run."""
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
 
 
 def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:

@@ -5,12 +5,7 @@
 -- on once, when the rows are stored: carrying them through the joins and windows of millions
 -- of rows cost more than the arithmetic itself.
 CREATE OR REPLACE TEMP TABLE metric_run AS
-WITH md AS (       -- only the days of the periods being (re)scored
-    SELECT md.manager_no, pd.period_no, md.metric_no, md.num, md.den, md.n
-    FROM metric_day md
-    JOIN period_day pd USING (day)
-),
-staff AS (         -- everyone on staff in the period, and for how many of its days
+WITH staff AS (    -- everyone on staff in the period, and for how many of its days
     SELECT m.manager_no, r.peer_group, p.period_no,
            datediff('day', greatest(p.period_start, coalesce(r.hire_date, p.period_start)),
                     p.covered_end) + 1 AS days_on_staff
@@ -33,7 +28,7 @@ target_month AS (
     WHERE t.scope = 'manager'
 ),
 target_period AS ( -- monthly targets spread over the days of the period the data covers
-    SELECT s.manager_no, s.period_no, rm.metric_no,
+    SELECT cell(s.period_no, rm.metric_no, s.manager_no) AS cell,
            sum(t.target * (datediff('day', greatest(p.period_start, t.m_start),
                                     least(p.covered_end, last_day(t.m_start))) + 1)
                / day(last_day(t.m_start))) AS target
@@ -44,20 +39,34 @@ target_period AS ( -- monthly targets spread over the days of the period the dat
      AND t.m_start <= p.covered_end AND last_day(t.m_start) >= p.period_start
     GROUP BY ALL
 ),
-facts AS (         -- the additive metrics summed per period
-    SELECT manager_no, period_no, metric_no, sum(num) AS num, sum(den) AS den, sum(n) AS n
-    FROM md
-    GROUP BY ALL
+measured AS (      -- the additive metrics summed per period (only the days of the periods
+                   -- being scored), and the distinct/entropy ones counted per period
+    SELECT cell(pd.period_no, md.metric_no, md.manager_no) AS cell,
+           sum(md.num) AS num, sum(md.den) AS den, sum(md.n) AS n,
+           CAST(NULL AS BIGINT) AS distinct_k, CAST(NULL AS DOUBLE) AS entropy
+    FROM metric_day md
+    JOIN period_day pd USING (day)
+    GROUP BY 1
+    UNION ALL
+    SELECT cell(period_no, metric_no, manager_no), NULL, NULL, n, distinct_k, entropy
+    FROM metric_keyed
 ),
-valued AS (        -- every manager on staff x every metric, measured or not
-    SELECT s.manager_no, s.peer_group, s.period_no, rm.metric_no, rm.method, rm.zero_at,
-           rm.full_at, rm.min_data, f.fed, rm.kind, rm.feed, rm.target_metric,
+frame AS (         -- every manager on staff x every metric, measured or not: narrow rows, so
+                   -- the join below builds on the measurements
+    SELECT s.manager_no, s.peer_group, s.period_no, f.metric_no, s.days_on_staff, f.fed,
+           cell(s.period_no, f.metric_no, s.manager_no) AS cell
+    FROM staff s
+    JOIN fed f USING (period_no)
+),
+valued AS (
+    SELECT s.manager_no, s.peer_group, s.period_no, s.metric_no, rm.method, rm.zero_at,
+           rm.full_at, rm.min_data, s.fed, rm.kind, rm.feed, rm.target_metric,
            CASE rm.kind
                WHEN 'ratio' THEN CASE WHEN coalesce(x.den, 0) > 0 THEN x.num / x.den END
                WHEN 'rate' THEN coalesce(x.num, 0) / (s.days_on_staff / 7.0)
                WHEN 'count' THEN coalesce(x.num, 0)
-               WHEN 'distinct' THEN coalesce(k.distinct_k, 0)
-               WHEN 'entropy' THEN coalesce(k.entropy, 0) / ln(rm.n_categories)
+               WHEN 'distinct' THEN coalesce(x.distinct_k, 0)
+               WHEN 'entropy' THEN coalesce(x.entropy, 0) / ln(rm.n_categories)
                WHEN 'attainment' THEN CASE WHEN t.target > 0 THEN coalesce(x.num, 0) / t.target END
            END AS value,
            CASE rm.kind
@@ -65,8 +74,6 @@ valued AS (        -- every manager on staff x every metric, measured or not
                WHEN 'rate' THEN s.days_on_staff
                WHEN 'count' THEN s.days_on_staff
                WHEN 'attainment' THEN coalesce(x.n, 0) + CASE WHEN t.target > 0 THEN 1 ELSE 0 END
-               WHEN 'distinct' THEN coalesce(k.n, 0)
-               WHEN 'entropy' THEN coalesce(k.n, 0)
                ELSE coalesce(x.n, 0)
            END AS data_amount,
            -- what min_data is compared with: the target itself counts for attainment
@@ -74,16 +81,12 @@ valued AS (        -- every manager on staff x every metric, measured or not
                         WHEN 'rate' THEN s.days_on_staff
                         WHEN 'count' THEN s.days_on_staff
                         WHEN 'attainment' THEN rm.min_data
-                        WHEN 'distinct' THEN coalesce(k.n, 0)
-                        WHEN 'entropy' THEN coalesce(k.n, 0)
                         ELSE coalesce(x.n, 0) END AS evidence,
            t.target
-    FROM staff s
-    CROSS JOIN rule_metric rm
-    JOIN fed f USING (period_no, metric_no)
-    LEFT JOIN facts x USING (manager_no, period_no, metric_no)
-    LEFT JOIN metric_keyed k USING (manager_no, period_no, metric_no)
-    LEFT JOIN target_period t USING (manager_no, period_no, metric_no)
+    FROM frame s
+    LEFT JOIN measured x USING (cell)
+    LEFT JOIN target_period t USING (cell)
+    JOIN rule_metric rm USING (metric_no)
 ),
 statused AS (
     SELECT v.*,
