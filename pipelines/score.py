@@ -78,7 +78,8 @@ def _keyed_sql(m: Metric) -> str:
     up across days, so they are not rolled up from metric_day."""
     rows = (f"SELECT manager_id, fragment(({m.date})) AS day, "
             # a 64-bit hash groups faster than the text; only counts are needed, not names
-            f"hash(CAST(({m.key_expr}) AS VARCHAR)) AS k FROM {m.feed} WHERE ({m.where}) "
+            f"hash({'manager_id, ' if m.kind == 'distinct' else ''}"
+            f"CAST(({m.key_expr}) AS VARCHAR)) AS k FROM {m.feed} WHERE ({m.where}) "
             f"AND ({m.key_expr}) IS NOT NULL AND CAST(({m.date}) AS DATE) >= ?")
     if m.kind == "distinct":
         # A value counts in a period at its first row there: the previous row with the same
@@ -86,7 +87,8 @@ def _keyed_sql(m: Metric) -> str:
         # grains, where a distinct count per grain hashed every (period, value) pair again.
         return (f"INSERT INTO metric_keyed WITH r AS ({rows}), "
                 "l AS (SELECT manager_id, day, "
-                "lag(day) OVER (PARTITION BY manager_id, k ORDER BY day) AS prev FROM r), "
+                # k hashes the manager with the value: one integer to partition on
+                "lag(day) OVER (PARTITION BY k ORDER BY day) AS prev FROM r), "
                 "f AS (SELECT manager_id, day, "
                 "count_if(prev IS NULL OR prev < date_trunc('week', day)) AS new_week, "
                 "count_if(prev IS NULL OR prev < date_trunc('month', day)) AS new_month, "
