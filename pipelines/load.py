@@ -223,12 +223,15 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
     with_params = params
     # 2. unit and time-zone transforms, value maps, and ids resolved through the roster
     selects, params, joins, join_params = [], [], [], []
+    exprs = {}
     for col in spec.columns:
-        expr, p = f's."{col.name}"', []
+        exprs[col.name] = (f's."{col.name}"', [])
         if col.name in prof.transforms:
-            expr, p = _transform(expr, prof.transforms[col.name], formats)
-        if col.enum or col.name in prof.values:
-            expr, p = _value_map(con, (with_sql, with_params), prof, col.name, expr, p)
+            exprs[col.name] = _transform(exprs[col.name][0], prof.transforms[col.name], formats)
+    mapped = [c.name for c in spec.columns if c.enum or c.name in prof.values]
+    exprs.update(_value_maps(con, (with_sql, with_params), prof, {c: exprs[c] for c in mapped}))
+    for col in spec.columns:
+        expr, p = exprs[col.name]
         if col.name in prof.resolve:
             via = prof.resolve[col.name]  # one of EXTERNAL_IDS, checked when the profile loads
             alias = f"res_{col.name}"
@@ -301,20 +304,29 @@ def _transform(expr: str, how: str, formats: list[str]) -> Sql:
     return (f"coalesce(CAST(round({number} * ?, 2) AS VARCHAR), {expr})", [factor])
 
 
-def _value_map(con: duckdb.DuckDBPyConnection, stg_1: Sql, prof: profiles.Profile, column: str,
-               expr: str, params: list) -> Sql:
-    """Each distinct raw value mapped to its canonical one (script, case and aliases folded)."""
-    mapping, default = prof.value_map(column)
-    raw = [r[0] for r in con.execute(
-        f"{stg_1[0]} SELECT DISTINCT {expr} FROM stg_1 s WHERE {expr} IS NOT NULL",
-        [*stg_1[1], *params, *params]).fetchall()]
-    pairs = [(v, mapping.get(profiles.norm(v), default)) for v in raw]
-    pairs = [(v, c) for v, c in pairs if c is not None and c != v]
-    if not pairs:
-        return expr, params
-    whens = " ".join("WHEN ? THEN ?" for _ in pairs)
-    return (f"CASE {expr} {whens} ELSE {expr} END",
-            [*params, *[x for pair in pairs for x in pair], *params])
+def _value_maps(con: duckdb.DuckDBPyConnection, stg_1: Sql, prof: profiles.Profile,
+                exprs: dict[str, Sql]) -> dict[str, Sql]:
+    """Each distinct raw value of these columns mapped to its canonical one (script, case and
+    aliases folded). One pass over the rows finds every column's distinct values."""
+    if not exprs:
+        return {}
+    lists = ", ".join(f"list(DISTINCT {e}) FILTER (WHERE {e} IS NOT NULL)"
+                      for e, _ in exprs.values())
+    distinct = con.execute(f"{stg_1[0]} SELECT {lists} FROM stg_1 s",
+                           [*stg_1[1], *[x for _, p in exprs.values() for x in (*p, *p)]]
+                           ).fetchall()[0]
+    out = {}
+    for (column, (expr, params)), raw in zip(exprs.items(), distinct, strict=True):
+        mapping, default = prof.value_map(column)
+        pairs = [(v, mapping.get(profiles.norm(v), default)) for v in raw or []]
+        pairs = [(v, c) for v, c in pairs if c is not None and c != v]
+        if not pairs:
+            out[column] = (expr, params)
+            continue
+        whens = " ".join("WHEN ? THEN ?" for _ in pairs)
+        out[column] = (f"CASE {expr} {whens} ELSE {expr} END",
+                       [*params, *[x for pair in pairs for x in pair], *params])
+    return out
 
 
 def _column_formats(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed,
@@ -342,8 +354,15 @@ def _check(con: duckdb.DuckDBPyConnection, settings: Settings, stg: Sql, spec: F
             params.extend(p)
     all_checks = validate.checks(spec, damaged=detected.damaged_sequences > 0)
     cond, cond_params = validate.any_failure(all_checks)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {stg[0]} SELECT *, {cond} AS _bad "
-                f"FROM (SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg)",
+    # A typed column's text is kept for the failing rows only (the checks and the quarantine
+    # read it there): the others land their typed value, and millions of NULLs cost almost
+    # nothing to store, where the text made up a third of this table.
+    raw_of_typed = [f'CASE WHEN _bad THEN "{c.name}" END AS "{c.name}"'
+                    for c in spec.columns if c.type != "text"]
+    keep = f"* REPLACE ({', '.join(raw_of_typed)})" if raw_of_typed else "*"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {stg[0]} SELECT {keep} FROM ("
+                f"SELECT *, {cond} AS _bad "
+                f"FROM (SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg))",
                 [*stg[1], *cond_params, *params])  # in the order they appear in the text
     insert = ("INSERT INTO quarantine "
               "SELECT ?, ?, _line, column_name, raw_value, reason_code, detail")

@@ -342,6 +342,10 @@ def test_a_missing_optional_feed_is_recorded_as_the_dimensions_fallback(roster_l
     fallback = con.execute("SELECT fallback FROM dimension_score WHERE manager_id = 'A1' AND "
                            "grain = 'month' AND dimension = 'integrity'").fetchall()[0][0]
     assert fallback == "without confirmed_misconduct (no feed)"
+    # several metrics left out of one dimension: each named once, in key order
+    goals = con.execute("SELECT fallback FROM dimension_score WHERE manager_id = 'A1' AND "
+                        "grain = 'month' AND dimension = 'goals'").fetchall()[0][0]
+    assert goals == "without loan_attainment (no target), prospect_attainment (no target)"
     reason = con.execute("SELECT status, reason FROM metric_score WHERE manager_id = 'A1' AND "
                          "grain = 'month' AND metric_key = 'satisfaction'").fetchall()[0]
     assert reason == ("ok", None)
