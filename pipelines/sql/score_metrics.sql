@@ -100,15 +100,20 @@ statused AS (
 ),
 percentile AS (    -- mid-rank percentile among the peer group's scored managers
     SELECT manager_no, period_no, metric_no,
-           CASE WHEN count(*) OVER w = 1 THEN 50.0
-                ELSE 100.0 * (rank() OVER (w ORDER BY value) - 1
-                              + 0.5 * (count(*) OVER (PARTITION BY peer_group, period_no,
-                                                      metric_no, value) - 1))
-                     / (count(*) OVER w - 1)
+           CASE WHEN n = 1 THEN 50.0
+                -- below: r - 1 managers; tied with this one: at_or_below - r others
+                ELSE 100.0 * (r - 1 + 0.5 * (at_or_below - r)) / (n - 1)
            END AS score
-    FROM statused
-    WHERE method = 'peer_percentile' AND status = 'ok'   -- windows only where they are needed
-    WINDOW w AS (PARTITION BY peer_group, period_no, metric_no)
+    FROM (
+        SELECT manager_no, period_no, metric_no,
+               count(*) OVER w AS n,
+               rank() OVER (w ORDER BY value) AS r,
+               -- ordered, the frame runs to the last manager tied on the value
+               count(*) OVER (w ORDER BY value) AS at_or_below
+        FROM statused
+        WHERE method = 'peer_percentile' AND status = 'ok'   -- windows only where needed
+        WINDOW w AS (PARTITION BY peer_group, period_no, metric_no)
+    )
 ),
 final AS (
     SELECT s.manager_no, s.period_no, s.metric_no, s.value, s.data_amount,
