@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from pipelines.config import Settings
 from pipelines.contract import FEEDS, LOCAL_TIMEZONE, TIMESTAMP_FORMATS, Feed
 from pipelines.profiles import ProfileError
 from pipelines.pseudonym import hmac_sql, load_key
-from pipelines.sources import Detected, SourceError, stage_file
+from pipelines.sources import Detected, SourceError, csv_source, is_csv, stage_file
 from pipelines.validate import Sql
 
 LOADABLE = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
@@ -111,7 +112,12 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
     step("hash")
-    digest = sha256_file(path)
+    # The file's hash and its text scan are two passes over the bytes; hashlib lets go of the
+    # GIL, so they run side by side (the scan is wasted only on a file loaded before).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(sha256_file, path)
+        scanned = csv_source.scan(path) if is_csv(path) else None
+        digest = hashing.result()
     prev = con.execute("SELECT load_run_id, feed, profile FROM load_run WHERE file_sha256 = ? "
                        "ORDER BY load_run_id LIMIT 1", [digest]).fetchall()
     if prev:
@@ -120,7 +126,8 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     step("read")
     # Reading only fills temp tables, so it runs before the transaction: a reader may retry
     # after a DuckDB error, which would abort an open transaction.
-    detected = stage_file(con, path, "stg_raw", settings.cache_dir, manager_lookup(con))
+    detected = stage_file(con, path, "stg_raw", settings.cache_dir, manager_lookup(con),
+                          scanned)
     prof = _pick_profile(settings, detected, feed, profile)
     spec = FEEDS[prof.feed]
     con.begin()

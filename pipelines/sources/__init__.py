@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    from pipelines.sources.csv_source import Scan
 
 
 class SourceError(Exception):
@@ -41,9 +45,18 @@ class Detected:
         return json.dumps(d, ensure_ascii=False)
 
 
+def is_csv(path: Path) -> bool:
+    """Read as delimited text: by its name, unless its first bytes say it is an Excel file."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    return magic != b"PK\x03\x04" and path.suffix.lower() in (".csv", ".tsv", ".txt")
+
+
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
-               manager_lookup: dict[str, str] | None = None) -> Detected:
-    """Stage `path` into temp table `table` (text columns plus `_line`) and describe the file."""
+               manager_lookup: dict[str, str] | None = None,
+               scanned: Scan | None = None) -> Detected:
+    """Stage `path` into temp table `table` (text columns plus `_line`) and describe the file.
+    `scanned`: a CSV file's csv_source.scan, if the caller has made it already."""
     from pipelines.sources import csv_source, xapi_source, xlsx_source
 
     if not path.exists():
@@ -58,5 +71,5 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir
     if suffix in (".json", ".jsonl", ".ndjson"):
         return xapi_source.stage(con, path, table, manager_lookup or {})
     if suffix in (".csv", ".tsv", ".txt"):
-        return csv_source.stage(con, path, table, cache_dir)
+        return csv_source.stage(con, path, table, cache_dir, scanned)
     raise SourceError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .xlsx or .json")

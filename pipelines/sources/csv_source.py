@@ -150,8 +150,10 @@ def detect_delimiter(text_head: str, suffix: str) -> str:
         return max(DELIMITERS, key=first.count)
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path) -> Detected:
-    found = scan(path)
+def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
+          found: Scan | None = None) -> Detected:
+    """`found`: the file's scan, if the caller has made it already."""
+    found = found or scan(path)
     encoding, damaged = detect_encoding(path, found)
     try:
         return _read(con, path, table, cache_dir, encoding, damaged, found.mixed_newlines)
