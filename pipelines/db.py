@@ -37,9 +37,10 @@ def warehouse(db_path: Path, memory_limit: str | None = None):
 
 # Bump when a score mart's columns change. Marts are derived data: an older warehouse drops them
 # (the next `score` rebuilds them in full); loaded feed rows are never touched.
-MART_VERSION = "6"
-MARTS = ("score_manager", "metric_day", "metric_score", "dimension_score", "awareness_index",
-         "rule_metric", "rule_dimension", "rule_gate", "rule_team_metric", "team_score")
+MART_VERSION = "7"
+MARTS = ("score_manager", "metric_day", "metric_score", "metric_value", "score_period",
+         "dimension_score", "awareness_index", "rule_metric", "rule_dimension", "rule_gate",
+         "rule_team_metric", "team_score")
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
@@ -47,8 +48,11 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
                          "WHERE table_name = 'pipeline_state'").fetchall()[0][0]
     if not exists or get_state(con, "mart_version") == MART_VERSION:
         return
+    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                             "WHERE table_schema = 'main'").fetchall())
     for table in MARTS:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        if table in kinds:  # metric_score became a view over metric_value in version 7
+            con.execute(f"DROP {'VIEW' if kinds[table] == 'VIEW' else 'TABLE'} {table}")
     # every trace of earlier scoring goes with them, so the next `score` starts over
     con.execute("DELETE FROM pipeline_state WHERE key IN ('scored', 'published', 'scored_run', "
                 "'scored_data_end', 'rules_version')")

@@ -214,10 +214,16 @@ def test_complaint_free_quarter_needs_enough_contacts_and_no_complaint(game):
 def test_peer_champion_and_follow_through(game):
     index(game, "A1", "month", "2026-05", rank_peer=1)
     index(game, "A2", "month", "2026-05", rank_peer=2)
-    for m, value in (("A1", 0.9), ("A2", 0.96), ("B1", 0.5)):
-        put(game, "metric_score", manager_id=m, grain="month", period="2026-05",
-            metric_key="follow_up_on_time", dimension="responsibility", value=value,
+    # metric_score is a view over integer-keyed rows: store them as scoring does
+    put(game, "rule_metric", metric_key="follow_up_on_time", dimension="responsibility",
+        feed="client_contact", kind="ratio", method="linear", weight=1, min_data=1, metric_no=1)
+    put(game, "score_period", period_key=2_020_575, grain="month", period="2026-05",
+        period_start=date(2026, 5, 1), period_end=date(2026, 5, 31))
+    for no, (m, value) in enumerate((("A1", 0.9), ("A2", 0.96), ("B1", 0.5)), start=1):
+        put(game, "score_manager", manager_no=no, manager_id=m)
+        put(game, "metric_value", manager_no=no, period_key=2_020_575, metric_no=1, value=value,
             data_amount=10, score=50, status="ok", rules_version="x")
+    assert len(game.execute("SELECT * FROM metric_score").fetchall()) == 3
     run(game)
     assert held(game, "peer_champion") == {("A1", "2026-05"): "gold"}
     assert held(game, "follow_through") == {("A1", "2026-05"): "bronze",

@@ -454,6 +454,20 @@ def test_a_warehouse_from_an_older_version_is_rescored_in_full(roster_loaded, tm
     assert _tables(roster_loaded) == before
 
 
+def test_a_warehouse_where_metric_score_was_a_table_is_upgraded(roster_loaded, tmp_path):
+    build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(6)]).close()
+    before = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:   # as release 6 left it
+        con.execute("DROP VIEW metric_score")
+        con.execute("CREATE TABLE metric_score AS SELECT 'A1' AS manager_id")
+        db.set_state(con, "mart_version", "6")
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert con.execute("SELECT table_type FROM information_schema.tables "
+                           "WHERE table_name = 'metric_score'").fetchall() == [("VIEW",)]
+        assert score.score(con, load_rules(roster_loaded.rules_path)).full
+    assert _tables(roster_loaded) == before
+
+
 def test_since_never_skips_what_new_rules_require(roster_loaded, tmp_path):
     build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1", day=4 + i) for i in range(8)]).close()
     text = RULES.read_text(encoding="utf-8").replace("zero_at = 0.2\nfull_at = 0.85",

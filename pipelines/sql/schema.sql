@@ -196,12 +196,22 @@ CREATE TABLE IF NOT EXISTS metric_day (   -- additive metrics per manager and we
     n               BIGINT NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS metric_score (
-    manager_id      VARCHAR NOT NULL,
+-- Every period scored, under a key that stays the same from run to run: kind of period times a
+-- million plus the days from 1970 to its first day.
+CREATE TABLE IF NOT EXISTS score_period (
+    period_key      INTEGER PRIMARY KEY,
     grain           VARCHAR NOT NULL,      -- week | month | quarter
     period          VARCHAR NOT NULL,
-    metric_key      VARCHAR NOT NULL,
-    dimension       VARCHAR NOT NULL,
+    period_start    DATE NOT NULL,
+    period_end      DATE NOT NULL
+);
+
+-- One row per manager, period and metric, stored on integer keys: two million rows of text keys
+-- cost the scoring more than half a second to write. Read it as metric_score.
+CREATE TABLE IF NOT EXISTS metric_value (
+    manager_no      INTEGER NOT NULL,
+    period_key      INTEGER NOT NULL,
+    metric_no       INTEGER NOT NULL,
     value           DOUBLE,
     data_amount     DOUBLE NOT NULL,
     score           DOUBLE,                -- 0..100, NULL when status <> 'ok'
@@ -209,6 +219,14 @@ CREATE TABLE IF NOT EXISTS metric_score (
     reason          VARCHAR,               -- why not ok, in words: '2 of the 5 needed'
     rules_version   VARCHAR NOT NULL
 );
+
+CREATE OR REPLACE VIEW metric_score AS
+SELECT m.manager_id, p.grain, p.period, rm.metric_key, rm.dimension, v.value, v.data_amount,
+       v.score, v.status, v.reason, v.rules_version
+FROM metric_value v
+JOIN score_manager m USING (manager_no)
+JOIN score_period p USING (period_key)
+JOIN rule_metric rm USING (metric_no);
 
 CREATE TABLE IF NOT EXISTS dimension_score (
     manager_id      VARCHAR NOT NULL,

@@ -1,9 +1,9 @@
 -- Metric values per manager, period and metric, normalised to 0-100.
 -- Inputs: metric_day (additive metrics, per fragment), metric_keyed (distinct/entropy metrics,
 -- per period), period_day, periods, feed_period, score_manager, roster, rule_metric, targets.
--- The arithmetic runs on integer keys over narrow rows (metric_run); the text keys are joined
--- on once, when the rows are stored: carrying them through the joins and windows of millions
--- of rows cost more than the arithmetic itself.
+-- The arithmetic runs on integer keys over narrow rows (metric_run), and the rows are stored
+-- on them (metric_value, read through the view metric_score): carrying text keys through the
+-- joins and windows of millions of rows, or writing them, cost more than the arithmetic.
 CREATE OR REPLACE TEMP TABLE metric_run AS
 WITH staff AS (    -- everyone on staff in the period, and for how many of its days
     SELECT m.manager_no, r.peer_group, p.period_no,
@@ -135,10 +135,11 @@ final AS (
 )
 SELECT * FROM final;
 
-INSERT INTO metric_score
-SELECT m.manager_id, p.grain, p.period, rm.metric_key, rm.dimension, r.value, r.data_amount,
-       r.score, r.status, r.reason, $rules_version AS rules_version
+INSERT OR REPLACE INTO score_period
+SELECT period_key, grain, period, period_start, period_end FROM periods;
+
+INSERT INTO metric_value
+SELECT r.manager_no, p.period_key, r.metric_no, r.value, r.data_amount, r.score, r.status,
+       r.reason, $rules_version AS rules_version
 FROM metric_run r
-JOIN score_manager m USING (manager_no)
-JOIN periods p USING (period_no)
-JOIN rule_metric rm USING (metric_no);
+JOIN periods p USING (period_no);

@@ -29,6 +29,9 @@ WITH distinct_periods AS (
 final AS (
     SELECT CAST(row_number() OVER (ORDER BY grain, period_start) AS INTEGER) AS period_no,
            grain, period, period_start, period_end,
+           -- the stored key (score_period): the same period gets the same key in every run
+           CAST(CASE grain WHEN 'week' THEN 1 WHEN 'month' THEN 2 ELSE 3 END * 1000000
+                + datediff('day', DATE '1970-01-01', period_start) AS INTEGER) AS period_key,
            -- the part of the period the data covers: a running period is scored "so far"
            least(period_end, (SELECT data_end FROM score_context)) AS covered_end
     FROM distinct_periods
