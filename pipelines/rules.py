@@ -17,6 +17,9 @@ BADGE_PER = ("week", "month", "quarter", "once")
 METHODS = ("linear", "peer_percentile")
 
 
+MAX_METRICS = 1024
+
+
 class RulesError(Exception):
     """The rules file cannot be used; the message names the file and line to fix."""
 
@@ -169,6 +172,8 @@ def load_rules(path: Path) -> Rules:
             zero_at=m.get("zero_at"), full_at=m.get("full_at"),
             weight=float(m.get("weight", 1.0)), why=m.get("why", ""), line=line,
             no=len(metrics) + 1))
+    if len(metrics) >= MAX_METRICS:  # scoring packs the metric's number into 10 bits
+        raise fail(metrics[MAX_METRICS - 1].line, f"more than {MAX_METRICS - 1} metrics")
     missing = [d for d in DIMENSIONS if not any(x.dimension == d for x in metrics)]
     if missing:
         raise fail(0, f"no metric for dimension(s) {', '.join(missing)}")

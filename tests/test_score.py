@@ -197,6 +197,18 @@ def test_rules_errors_name_the_line(tmp_path):
         load_rules(path)
 
 
+def test_more_metrics_than_scoring_can_number_is_an_error(tmp_path):
+    text = RULES.read_text(encoding="utf-8")
+    start = text.index("[[metrics]]")
+    block = text[start:text.index("[[metrics]]", start + 1)]
+    copies = "".join(block.replace('key = "prompt_logging"', f'key = "copy_{i}"')
+                     for i in range(1100))
+    path = tmp_path / "rules.toml"
+    path.write_text(text + "\n" + copies, encoding="utf-8")
+    with pytest.raises(RulesError, match=r"rules.toml:\d+: more than 1023 metrics"):
+        load_rules(path)
+
+
 def test_unknown_column_fails_score_and_keeps_previous_scores(roster_loaded, tmp_path):
     con = build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(5)])
     before = con.execute("SELECT count(*), sum(score) FROM metric_score").fetchall()
