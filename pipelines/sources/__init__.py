@@ -45,11 +45,19 @@ class Detected:
         return json.dumps(d, ensure_ascii=False)
 
 
-def is_csv(path: Path) -> bool:
-    """Read as delimited text: by its name, unless its first bytes say it is an Excel file."""
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def _is_excel(path: Path) -> bool:
+    """An Excel workbook, whatever it is named: by its zip signature or its suffix."""
     with path.open("rb") as f:
         magic = f.read(4)
-    return magic != b"PK\x03\x04" and path.suffix.lower() in (".csv", ".tsv", ".txt")
+    return magic == b"PK\x03\x04" or path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def is_csv(path: Path) -> bool:
+    """Read as delimited text: by its name, unless its first bytes say it is an Excel file."""
+    return path.suffix.lower() in TEXT_SUFFIXES and not _is_excel(path)
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
@@ -64,12 +72,10 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir
     if path.stat().st_size == 0:
         raise SourceError(f"{path}: the file is empty; export it again with its header row")
     suffix = path.suffix.lower()
-    with path.open("rb") as f:
-        magic = f.read(4)
-    if magic == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):  # Excel, whatever it is named
+    if _is_excel(path):
         return xlsx_source.stage(con, path, table)
     if suffix in (".json", ".jsonl", ".ndjson"):
         return xapi_source.stage(con, path, table, manager_lookup or {})
-    if suffix in (".csv", ".tsv", ".txt"):
+    if suffix in TEXT_SUFFIXES:
         return csv_source.stage(con, path, table, cache_dir, scanned)
     raise SourceError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .xlsx or .json")
