@@ -37,20 +37,34 @@ def needs_scoring(con: duckdb.DuckDBPyConnection, rules: Rules) -> bool:
     return scored != f"{db.get_state(con, 'data_version', '0')}:{rules.version}"
 
 
-def check_metric_sql(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
-    """Bind every metric's expressions against its feed now, so a typo names its line."""
+def check_metric_sql(con: duckdb.DuckDBPyConnection, rules: Rules) -> dict[str, str]:
+    """Bind every metric's expressions against its feed now, so a typo names its line.
+    Returns each metric's date type (DATE, TIMESTAMP, …) by key."""
+    types = {}
     for m in rules.metrics:
         sql = (f"SELECT CAST(({m.num}) AS DOUBLE), CAST(({m.den}) AS DOUBLE), "
-               f"CAST(({m.date}) AS DATE), {m.key_expr or 'NULL'} "
+               f"CAST(({m.date}) AS DATE), {m.key_expr or 'NULL'}, ({m.date}) "
                f"FROM {m.feed} WHERE ({m.where}) LIMIT 0")
         try:
-            con.execute(sql).fetchall()
+            cur = con.execute(sql)
+            cur.fetchall()
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise RulesError(f"{rules.path}:{m.line}: metric {m.key}: {first}") from exc
+        types[m.key] = str(cur.description[4][1])
+    return types
 
 
-def _day_base_sql(feed: str, date_expr: str, metrics: list[Metric]) -> str:
+def _on_or_after(date_expr: str, date_type: str) -> str:
+    """SQL: the row's day is on or after the bound parameter (a date). A plain DATE or
+    TIMESTAMP compared with a constant is pushed into the scan, which then skips row groups
+    before it and reads the other columns only for the rows kept; a cast of every value is not."""
+    if date_type in ("DATE", "TIMESTAMP"):
+        return f"({date_expr}) >= CAST(? AS {date_type})"
+    return f"CAST(({date_expr}) AS DATE) >= ?"
+
+
+def _day_base_sql(feed: str, date_expr: str, date_type: str, metrics: list[Metric]) -> str:
     """One scan of a feed: each plain metric's num/den/rows per fragment, unpivoted to
     metric_day on integer keys. A default den (1 per row) is the row count, and rows counted
     under the same condition are counted once: fewer aggregates over millions of rows."""
@@ -69,35 +83,44 @@ def _day_base_sql(feed: str, date_expr: str, metrics: list[Metric]) -> str:
                    f"WHERE {count} > 0")
     return (f"INSERT INTO metric_day WITH agg AS (SELECT m.manager_no, a.* FROM ("
             f"SELECT manager_id, fragment(({date_expr})) AS day, {', '.join(cols)} FROM {feed} "
-            f"WHERE CAST(({date_expr}) AS DATE) >= ? GROUP BY ALL) a "
+            f"WHERE {_on_or_after(date_expr, date_type)} GROUP BY ALL) a "
             f"JOIN score_manager m USING (manager_id)) {' UNION ALL '.join(out)}")
 
 
-def _keyed_sql(m: Metric) -> str:
-    """A distinct/entropy metric straight from its feed, per period: distinct counts do not add
-    up across days, so they are not rolled up from metric_day."""
-    rows = (f"SELECT manager_id, fragment(({m.date})) AS day, "
-            # a 64-bit hash groups faster than the text; only counts are needed, not names
+def _keyed_rows(m: Metric, when: str) -> str:
+    """A distinct/entropy metric's rows: manager, fragment and a 64-bit hash of the value (it
+    groups faster than the text; only counts are needed, not names). A distinct value is hashed
+    with its manager: one integer to partition on."""
+    return (f"SELECT manager_id, fragment(({m.date})) AS day, "
             f"hash({'manager_id, ' if m.kind == 'distinct' else ''}"
             f"CAST(({m.key_expr}) AS VARCHAR)) AS k FROM {m.feed} WHERE ({m.where}) "
-            f"AND ({m.key_expr}) IS NOT NULL AND CAST(({m.date}) AS DATE) >= ?")
+            f"AND ({m.key_expr}) IS NOT NULL AND {when}")
+
+
+# A value counts in a period at its first row there: the previous row with the same value (per
+# manager) lies before the period's first day. One sort serves all three grains, where a
+# distinct count per grain hashed every (period, value) pair again.
+_FIRST_SEEN = ("l AS (SELECT manager_id, day, lag(day) OVER (PARTITION BY k ORDER BY day) AS prev "
+               "FROM r), "
+               "f AS (SELECT manager_id, day, "
+               "count_if(prev IS NULL OR prev < date_trunc('week', day)) AS new_week, "
+               "count_if(prev IS NULL OR prev < date_trunc('month', day)) AS new_month, "
+               "count_if(prev IS NULL OR prev < date_trunc('quarter', day)) AS new_quarter, "
+               "count(*) AS n FROM l WHERE manager_id IS NOT NULL GROUP BY ALL), "
+               "added AS (SELECT m.manager_no, pd.period_no, sum(CASE pd.grain "
+               "WHEN 'week' THEN new_week WHEN 'month' THEN new_month ELSE new_quarter END) "
+               "AS distinct_k, sum(n) AS n FROM f JOIN score_manager m USING (manager_id) "
+               "JOIN period_day pd USING (day) GROUP BY ALL)")
+
+
+def _keyed_sql(m: Metric, date_type: str) -> str:
+    """A distinct/entropy metric straight from its feed, per period, counted from the first day
+    of the periods being redone (the parameter): distinct counts do not add up across days, so
+    they are not rolled up from metric_day."""
+    rows = _keyed_rows(m, _on_or_after(m.date, date_type))
     if m.kind == "distinct":
-        # A value counts in a period at its first row there: the previous row with the same
-        # value (per manager) lies before the period's first day. One sort serves all three
-        # grains, where a distinct count per grain hashed every (period, value) pair again.
-        return (f"INSERT INTO metric_keyed WITH r AS ({rows}), "
-                "l AS (SELECT manager_id, day, "
-                # k hashes the manager with the value: one integer to partition on
-                "lag(day) OVER (PARTITION BY k ORDER BY day) AS prev FROM r), "
-                "f AS (SELECT manager_id, day, "
-                "count_if(prev IS NULL OR prev < date_trunc('week', day)) AS new_week, "
-                "count_if(prev IS NULL OR prev < date_trunc('month', day)) AS new_month, "
-                "count_if(prev IS NULL OR prev < date_trunc('quarter', day)) AS new_quarter, "
-                "count(*) AS n FROM l GROUP BY ALL) "
-                f"SELECT m.manager_no, pd.period_no, {m.no}, sum(CASE pd.grain "
-                "WHEN 'week' THEN new_week WHEN 'month' THEN new_month ELSE new_quarter END), "
-                "NULL, sum(n) FROM f JOIN score_manager m USING (manager_id) "
-                "JOIN period_day pd USING (day) GROUP BY ALL")
+        return (f"INSERT INTO metric_keyed WITH r AS ({rows}), {_FIRST_SEEN} "
+                f"SELECT manager_no, period_no, {m.no}, distinct_k, NULL, n FROM added")
     return (f"INSERT INTO metric_keyed WITH r AS (SELECT manager_id, day, k, count(*) AS cnt "
             f"FROM ({rows}) GROUP BY ALL), "
             "cat AS (SELECT m.manager_no, pd.period_no, r.k, sum(r.cnt) AS cnt FROM r "
@@ -107,6 +130,40 @@ def _keyed_sql(m: Metric) -> str:
             "-sum((cnt / tot) * ln(cnt / tot)) AS entropy, sum(cnt) AS n FROM "
             "(SELECT *, sum(cnt) OVER (PARTITION BY manager_no, period_no) AS tot FROM cat) "
             "GROUP BY ALL")
+
+
+def _distinct_added_sql(m: Metric, date_type: str) -> str:
+    """A distinct metric after rows were only appended from day A on (parameters: A, the first
+    day of the periods being redone, A, A): each period's stored count plus the values first
+    seen in it from A on. A value's last day before A is looked up only for the values the new
+    rows hold, so the quarter's older rows are not sorted again."""
+    on_or_after = _on_or_after(m.date, date_type)
+    new = _keyed_rows(m, on_or_after)
+    old = _keyed_rows(m, f"{on_or_after} AND NOT ({on_or_after})")
+    return (f"INSERT INTO metric_keyed WITH new AS ({new}), "
+            "old AS (SELECT CAST(NULL AS VARCHAR) AS manager_id, max(day) AS day, k "
+            f"FROM ({old}) WHERE k IN (SELECT k FROM new) GROUP BY k), "
+            f"r AS (SELECT * FROM new UNION ALL SELECT * FROM old), {_FIRST_SEEN}, "
+            "kept AS (SELECT c.manager_no, p.period_no, c.distinct_k, c.n FROM distinct_count c "
+            f"JOIN periods p USING (period_key) WHERE c.metric_no = {m.no} "
+            "AND p.period_start < ?) "
+            f"SELECT manager_no, period_no, {m.no}, sum(distinct_k), NULL, sum(n) FROM "
+            "(SELECT * FROM added UNION ALL SELECT * FROM kept) GROUP BY ALL")
+
+
+def _appended_only(con: duckdb.DuckDBPyConnection, m: Metric, date_type: str, since: date,
+                   last_run: int) -> bool:
+    """Did every row of the metric dated `since` or later come in a load after the last scoring,
+    and every row from those loads fall on or after it? Then the stored counts are exactly
+    those of the earlier rows, and the new ones only add to them."""
+    if not con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
+                       "AND column_name = 'load_run_id'", [m.feed]).fetchall()[0][0]:
+        return False
+    on_or_after = _on_or_after(m.date, date_type)
+    return not con.execute(
+        f"SELECT count(*) FROM {m.feed} WHERE ({m.where}) AND ({m.key_expr}) IS NOT NULL "
+        f"AND (({on_or_after} AND load_run_id <= ?) OR (NOT ({on_or_after}) "
+        "AND load_run_id > ?))", [since, last_run, since, last_run]).fetchall()[0][0]
 
 
 def _feed_days(con: duckdb.DuckDBPyConnection, from_day: date) -> None:
@@ -192,7 +249,7 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
 def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str | None,
            t0: float) -> ScoreResult:
     data_end = _context(con)
-    check_metric_sql(con, rules)
+    date_types = check_metric_sql(con, rules)
     start = None if force else _incremental_since(con, rules)
     if start is not None and data_end is not None:
         # data that ends earlier than before (rows voided or corrected away) moves the running
@@ -201,11 +258,16 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     if since and start is not None:
         # never later than what new loads require, or their days would stay stale
         start = min(start, _period_start(since))
+    previous_end = db.get_state(con, "scored_data_end")
+    # new rows only from the day after the previous last day on: stored distinct counts can be
+    # added to instead of recounted
+    appended = (start if start is not None and not since and previous_end
+                and start == date.fromisoformat(previous_end) + timedelta(days=1) else None)
     con.begin()
     try:
         if start is None:
             for table in (*RULE_TABLES, "score_manager", "metric_day", "metric_value",
-                          "score_period", *PERIOD_TABLES):
+                          "score_period", "distinct_count", *PERIOD_TABLES):
                 con.execute(f"DELETE FROM {table}")
             _insert_rules(con, rules)
             con.execute("INSERT INTO score_manager SELECT CAST(row_number() OVER "
@@ -217,7 +279,9 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
         plain = sorted((m for m in rules.metrics if m.kind not in ("distinct", "entropy")),
                        key=lambda m: (m.feed, m.date))
         for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
-            con.execute(_day_base_sql(feed, date_expr, list(group)), [from_day])
+            group_list = list(group)
+            con.execute(_day_base_sql(feed, date_expr, date_types[group_list[0].key],
+                                      group_list), [from_day])
         _feed_days(con, from_day)
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions}
         for step in STATIC_STEPS:
@@ -241,7 +305,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                             "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
                             "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
                             "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
-                _keyed_metrics(con, rules)
+                _keyed_metrics(con, rules, date_types, start, appended)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
         db.set_state(con, "scored", f"{db.get_state(con, 'data_version', '0')}:{rules.version}")
         db.set_state(con, "scored_run", str(last_run or 0))
@@ -273,15 +337,31 @@ def _joins_as_written(con: duckdb.DuckDBPyConnection):
         con.execute("RESET disabled_optimizers")
 
 
-def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
+def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str, str],
+                   start: date | None, appended: date | None) -> None:
+    """Distinct and entropy metrics per period being redone (from `start`; None: all). After
+    rows were only appended from day `appended` on, distinct counts build on the stored ones."""
     con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_no INTEGER, "
                 "period_no INTEGER, metric_no INTEGER, distinct_k BIGINT, entropy DOUBLE, "
                 "n BIGINT)")
     # a period being redone is recounted whole, from its first day
     first = con.execute("SELECT min(period_start) FROM periods").fetchall()[0][0]
+    last_run = int(db.get_state(con, "scored_run") or 0)
     for m in rules.metrics:
-        if m.kind in ("distinct", "entropy") and first is not None:
-            con.execute(_keyed_sql(m), [first])
+        if m.kind not in ("distinct", "entropy") or first is None:
+            continue
+        date_type = types[m.key]
+        if (m.kind == "distinct" and appended is not None
+                and _appended_only(con, m, date_type, appended, last_run)):
+            con.execute(_distinct_added_sql(m, date_type), [appended, first, appended, appended])
+        else:
+            con.execute(_keyed_sql(m, date_type), [first])
+    if start is not None:
+        con.execute("DELETE FROM distinct_count WHERE period_key IN (SELECT period_key "
+                    "FROM score_period WHERE period_end >= ?)", [start])
+    con.execute("INSERT INTO distinct_count SELECT k.manager_no, p.period_key, k.metric_no, "
+                "k.distinct_k, k.n FROM metric_keyed k JOIN periods p USING (period_no) "
+                "JOIN rule_metric rm USING (metric_no) WHERE rm.kind = 'distinct'")
 
 
 def _insert_rules(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:

@@ -309,6 +309,32 @@ def test_a_period_that_had_ended_is_not_redone_for_data_after_it(roster_loaded, 
     assert _tables(roster_loaded) == incremental
 
 
+def test_a_week_appended_adds_to_the_stored_distinct_counts(roster_loaded, tmp_path,
+                                                            monkeypatch):
+    # clients C0-C2 in May up to Sunday 17 May; then Monday 18 May brings C2 again and C7
+    old = [_contact(i, "A2", day=4 + i) for i in range(12)]
+    build(roster_loaded, tmp_path, contacts=old)
+    new = [_contact(20, "A2", day=18, client_id="C2"), _contact(21, "A2", day=18, client_id="C7"),
+           _contact(22, "A2", day=19, client_id="C7")]
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "week21.csv", new)])
+    added = []
+    monkeypatch.setattr(score, "_distinct_added_sql",
+                        lambda m, t, f=score._distinct_added_sql: added.append(m.key) or f(m, t))
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(roster_loaded.rules_path))
+    assert not result.full and "clients_reached" in added   # built on the stored counts
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    reached = {(g, p): metric(con, "A2", "clients_reached", g, p)[0] for g, p in (
+        ("week", "2026-W21"), ("month", MONTH), ("quarter", "2026Q2"))}
+    con.close()
+    # C2 is new to week 21 but not to May or Q2; C7 is new to all three, and counts once
+    assert reached == {("week", "2026-W21"): 2, ("month", MONTH): 4, ("quarter", "2026Q2"): 4}
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
+    assert _tables(roster_loaded) == incremental
+
+
 def test_explain_names_the_rows_behind_a_metric(roster_loaded, tmp_path):
     from pipelines.explain import explain
     rows = [_mkt(i, "A1", day=4 + i, proactive="Y" if i < 3 else "N") for i in range(5)]

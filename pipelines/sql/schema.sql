@@ -196,6 +196,17 @@ CREATE TABLE IF NOT EXISTS metric_day (   -- additive metrics per manager and we
     n               BIGINT NOT NULL
 );
 
+-- Distinct counts (clients reached, industries, course subjects) per manager, period and metric,
+-- kept from run to run: they do not add up across days, so a week of new rows after the last
+-- day scored adds its first-seen values to these instead of recounting the whole quarter.
+CREATE TABLE IF NOT EXISTS distinct_count (
+    manager_no      INTEGER NOT NULL,
+    period_key      INTEGER NOT NULL,
+    metric_no       INTEGER NOT NULL,
+    distinct_k      BIGINT NOT NULL,
+    n               BIGINT NOT NULL        -- the rows behind them
+);
+
 -- Every period scored, under a key that stays the same from run to run: kind of period times a
 -- million plus the days from 1970 to its first day.
 CREATE TABLE IF NOT EXISTS score_period (
