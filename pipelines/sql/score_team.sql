@@ -1,13 +1,14 @@
 -- Team scores per dimension and period: the members' mean, blended with team-only metrics
 -- (a team target met), plus the team's awareness index ('index').
--- Inputs: dimension_score, awareness_index, metric_day, period_day, periods, score_manager,
+-- Inputs: dimension_run, awareness_index, metric_day, period_day, periods, score_manager,
 -- rule_metric, roster, targets, rule_team_metric.
 INSERT INTO team_score
-WITH members AS (
-    SELECT d.*, r.team_id
-    FROM dimension_score d
+WITH members AS (      -- this run's dimension scores, on integer keys until the team is known
+    SELECT r.team_id, p.grain, p.period, d.dimension, d.score, d.status
+    FROM dimension_run d
+    JOIN score_manager m USING (manager_no)
     JOIN roster r USING (manager_id)
-    JOIN periods p USING (grain, period)
+    JOIN periods p USING (period_no)
 ),
 per_dimension AS (
     SELECT team_id, grain, period, dimension,
