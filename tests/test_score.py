@@ -335,6 +335,35 @@ def test_a_week_appended_adds_to_the_stored_distinct_counts(roster_loaded, tmp_p
     assert _tables(roster_loaded) == incremental
 
 
+def test_distinct_counts_are_recounted_when_earlier_rows_reach_past_the_last_day(
+        roster_loaded, tmp_path):
+    # contacts counted on the day they were logged: one of Sunday 17 May logged on Monday 18 May
+    # is an earlier row dated after the last day scored, so no stored count can stand
+    text = RULES.read_text(encoding="utf-8")
+    for key in ("clients_reached", "prompt_logging"):
+        text = text.replace(f'key = "{key}"', f'key = "{key}"\ndate = "logged_at"', 1)
+    (tmp_path / "rules.toml").write_text(text, encoding="utf-8")
+    rules = load_rules(tmp_path / "rules.toml")
+    old = [_contact(i, "A2", day=4 + i) for i in range(13)] + [
+        _contact(13, "A2", day=17, client_id="C9", logged_at="2026-05-18 01:00")]
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "old.csv", old)])
+    with db.warehouse(roster_loaded.db_path) as con:
+        score.score(con, rules, force=True)
+    new = [_contact(20, "A2", day=18, client_id="C9"), _contact(21, "A2", day=18, client_id="C7")]
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "week21.csv", new)])
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert not score.score(con, rules).full
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    reached = [metric(con, "A2", "clients_reached", g, p)[0]
+               for g, p in (("week", "2026-W21"), ("month", MONTH))]
+    con.close()
+    assert reached == [2, 5]   # C9 (logged on the 18th, then again) and C7 count once each
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, rules, force=True).full
+    assert _tables(roster_loaded) == incremental
+
+
 def test_explain_names_the_rows_behind_a_metric(roster_loaded, tmp_path):
     from pipelines.explain import explain
     rows = [_mkt(i, "A1", day=4 + i, proactive="Y" if i < 3 else "N") for i in range(5)]
