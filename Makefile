@@ -40,7 +40,8 @@ bench-load: $(STAMP) ## loader vs raw DuckDB read_csv on 1M and 5M generated con
 	$(PY) -m bench.bench_load
 
 bench-score: $(STAMP) ## full and incremental rescore of 5M generated events vs plain DuckDB
-	$(PY) -m bench.bench_score
+	$(PY) -m bench.bench_score --weeks 26
+	$(PY) -m bench.bench_score --weeks 52
 
 bench-wall: $(STAMP) ## wall screen at 5M events: time per refresh, server memory over an hour
 	$(PY) -m bench.bench_wall

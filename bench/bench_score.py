@@ -1,7 +1,8 @@
 """`make bench-score`: scoring 5M events against plain DuckDB on the same data, in one run.
 
 Generates marketing, contact and learning exports for a 2,000-manager bank (5M events by
-default), then measures:
+default, over `--weeks` ISO weeks of history: 26 by default; `make bench-score` runs 26 and 52),
+then measures:
   raw      DuckDB `CREATE TABLE … AS SELECT * FROM read_csv(…)` of the same files
   groupby  one plain GROUP BY (manager, day) over each loaded feed table
   load     `pipelines load` of the files
@@ -9,6 +10,9 @@ default), then measures:
   incr     an incremental rescore after 10k new contacts in the next ISO week
   award    XP, levels, every badge and the celebrations after the full rescore (no goal)
 Goals (issue 4): full <= 10x groupby; load + full <= 3x (raw + groupby); incr <= 10% of full.
+The history's length moves two of them in opposite directions: a longer one has more periods
+for a full rescore (against about as many group-by rows), while an incremental one still redoes
+the new week, its month and its quarter.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import argparse
 import os
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,7 +32,8 @@ def _copy(con: duckdb.DuckDBPyConnection, select: str, path: Path, params: list)
     con.execute(f"COPY ({select}) TO '{path}' (HEADER, DELIMITER ',')", params)
 
 
-def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]:
+def generate(tmp: Path, events: int, managers: int, new: int,
+             weeks: int = 26) -> dict[str, Path]:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     files = {"roster": tmp / "roster.csv", "marketing": tmp / "marketing.csv",
@@ -42,14 +48,16 @@ def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]
         FROM range(?) t(i)""", files["roster"], [managers])
     n_mkt, n_learn = events * 3 // 10, events // 10
     n_contact = events - n_mkt - n_learn
-    # 26 ISO weeks: from Monday 2026-05-04 09:00 to Sunday 2026-11-01 23:59, as weekly
-    # exports would leave it
-    minutes = 182 * 24 * 60 - 9 * 60
+    # `weeks` whole ISO weeks up to Sunday 2026-11-01 23:59 (26: from Monday 2026-05-04 09:00),
+    # as weekly exports would leave it
+    first = date(2026, 11, 2) - timedelta(weeks=weeks)
+    start = f"{first.isoformat()} 09:00"
+    minutes = weeks * 7 * 24 * 60 - 9 * 60
     _copy(con, """
         SELECT 'MA' || i AS activity_id, 'RM' || lpad((i % ?)::VARCHAR, 5, '0') AS manager_id,
-               strftime(TIMESTAMP '2026-05-04 09:00' + to_minutes((i * 37) % ?), '%Y-%m-%d %H:%M')
+               strftime(CAST(? AS TIMESTAMP) + to_minutes((i * 37) % ?), '%Y-%m-%d %H:%M')
                    AS occurred_at,
-               strftime(TIMESTAMP '2026-05-04 11:00' + to_minutes((i * 37) % ?), '%Y-%m-%d %H:%M')
+               strftime(CAST(? AS TIMESTAMP) + to_minutes((i * 37) % ? + 120), '%Y-%m-%d %H:%M')
                    AS logged_at,
                ['visit', 'call', 'event', 'campaign', 'referral'][1 + i % 5] AS type,
                ['supply_chain', 'wholesale_market', 'industrial_park_gov', 'association',
@@ -62,7 +70,8 @@ def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]
                    AS outcome,
                CASE WHEN hash(i * 7) % 5 = 3 THEN '1000000' ELSE '' END AS amount,
                CASE WHEN i % 9 = 0 THEN 'RM00001' ELSE '' END AS co_manager_ids
-        FROM range(?) t(i)""", files["marketing"], [managers, minutes, minutes, n_mkt])
+        FROM range(?) t(i)""", files["marketing"],
+          [managers, start, minutes, start, minutes, n_mkt])
     contact_sql = """
         SELECT 'CC' || (i + ?) AS contact_id,
                'RM' || lpad((i % ?)::VARCHAR, 5, '0') AS manager_id,
@@ -87,7 +96,6 @@ def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]
                CASE WHEN i % 30 = 0 THEN '1' ELSE '0' END AS risk_flag,
                CASE WHEN i % 4 = 0 THEN '1' ELSE '' END AS location_verified
         FROM range(?) t(i)"""
-    start = "2026-05-04 09:00"
     _copy(con, contact_sql, files["contacts"],
           [0, managers, start, minutes, start, minutes, start[:10], minutes, start[:10],
            minutes, n_contact])
@@ -99,13 +107,14 @@ def generate(tmp: Path, events: int, managers: int, new: int) -> dict[str, Path]
            week[:10], 7 * 24 * 60, new])
     _copy(con, """
         SELECT 'LE' || i AS event_id, 'RM' || lpad((i % ?)::VARCHAR, 5, '0') AS manager_id,
-               strftime(TIMESTAMP '2026-05-04 19:00' + to_minutes((i * 53) % ?), '%Y-%m-%d %H:%M')
+               strftime(CAST(? AS TIMESTAMP) + to_minutes((i * 53) % ?), '%Y-%m-%d %H:%M')
                    AS occurred_at,
                ['credit', 'risk', 'compliance', 'law', 'finance', 'ethics'][1 + i % 6]
                    AS category,
                ['completed', 'passed', 'failed'][1 + (hash(i) % 3)::BIGINT] AS verb,
                (15 + i % 75)::VARCHAR AS duration_min
-        FROM range(?) t(i)""", files["learning"], [managers, minutes - 10 * 60, n_learn])
+        FROM range(?) t(i)""", files["learning"],
+          [managers, f"{first.isoformat()} 19:00", minutes - 10 * 60, n_learn])
     con.close()
     return files
 
@@ -116,7 +125,7 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - t0, out
 
 
-def run(events: int, managers: int, new: int) -> None:
+def run(events: int, managers: int, new: int, weeks: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp_name:
         tmp = Path(tmp_name)
         os.environ["AWARENESS_DATA"] = str(tmp / "data")
@@ -124,8 +133,9 @@ def run(events: int, managers: int, new: int) -> None:
         from pipelines.config import load_settings
         from pipelines.rules import load_rules
 
-        print(f"generating {events:,} events for {managers:,} managers …", flush=True)
-        files = generate(tmp, events, managers, new)
+        print(f"generating {events:,} events for {managers:,} managers over {weeks} weeks …",
+              flush=True)
+        files = generate(tmp, events, managers, new, weeks)
         feeds = [files[k] for k in ("marketing", "contacts", "learning")]
 
         raw_con = duckdb.connect(str(tmp / "raw.duckdb"))
@@ -178,8 +188,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--managers", type=int, default=2_000)
     parser.add_argument("--new", type=int, default=10_000)
+    parser.add_argument("--weeks", type=int, default=26,
+                        help="ISO weeks of history before the new week (26: May to October)")
     args = parser.parse_args()
-    run(args.events, args.managers, args.new)
+    run(args.events, args.managers, args.new, args.weeks)
 
 
 if __name__ == "__main__":
