@@ -10,9 +10,9 @@ then measures:
   incr     an incremental rescore after 10k new contacts in the next ISO week
   award    XP, levels, every badge and the celebrations after the full rescore (no goal)
 Goals (issue 4): full <= 10x groupby; load + full <= 3x (raw + groupby); incr <= 10% of full.
-The history's length moves two of them in opposite directions: a longer one has more periods
-for a full rescore (against about as many group-by rows), while an incremental one still redoes
-the new week, its month and its quarter.
+The history's length moves the first and the last in opposite directions: a longer one gives a
+full rescore more periods to score, while an incremental one still redoes only the new week, its
+month and its quarter.
 """
 from __future__ import annotations
 
