@@ -37,7 +37,7 @@ def warehouse(db_path: Path, memory_limit: str | None = None):
 
 # Bump when a score mart's columns change. Marts are derived data: an older warehouse drops them
 # (the next `score` rebuilds them in full); loaded feed rows are never touched.
-MART_VERSION = "8"
+MART_VERSION = "9"
 MARTS = ("score_manager", "metric_day", "metric_score", "metric_value", "score_period",
          "dimension_score", "awareness_index", "rule_metric", "rule_dimension", "rule_gate",
          "rule_team_metric", "team_score", "distinct_count")

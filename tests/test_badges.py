@@ -218,11 +218,11 @@ def test_peer_champion_and_follow_through(game):
     put(game, "rule_metric", metric_key="follow_up_on_time", dimension="responsibility",
         feed="client_contact", kind="ratio", method="linear", weight=1, min_data=1, metric_no=1)
     put(game, "score_period", period_key=2_020_575, grain="month", period="2026-05",
-        period_start=date(2026, 5, 1), period_end=date(2026, 5, 31))
+        period_start=date(2026, 5, 1), period_end=date(2026, 5, 31), rules_version="x")
     for no, (m, value) in enumerate((("A1", 0.9), ("A2", 0.96), ("B1", 0.5)), start=1):
         put(game, "score_manager", manager_no=no, manager_id=m)
         put(game, "metric_value", manager_no=no, period_key=2_020_575, metric_no=1, value=value,
-            data_amount=10, score=50, status="ok", rules_version="x")
+            data_amount=10, score=50, status_no=0)
     assert len(game.execute("SELECT * FROM metric_score").fetchall()) == 3
     run(game)
     assert held(game, "peer_champion") == {("A1", "2026-05"): "gold"}

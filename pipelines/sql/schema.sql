@@ -211,32 +211,42 @@ CREATE TABLE IF NOT EXISTS distinct_count (
 );
 
 -- Every period scored, under a key that stays the same from run to run: kind of period times a
--- million plus the days from 1970 to its first day.
+-- million plus the days from 1970 to its first day; and the rules version that scored it (new
+-- rules rescore every period, so one version holds for all of a period's rows).
 CREATE TABLE IF NOT EXISTS score_period (
     period_key      INTEGER PRIMARY KEY,
     grain           VARCHAR NOT NULL,      -- week | month | quarter
     period          VARCHAR NOT NULL,
     period_start    DATE NOT NULL,
-    period_end      DATE NOT NULL
+    period_end      DATE NOT NULL,
+    rules_version   VARCHAR NOT NULL
 );
 
--- One row per manager, period and metric, stored on integer keys: two million rows of text keys
--- cost the scoring more than half a second to write. Read it as metric_score.
+-- One row per manager, period and metric, on integer keys and numbers only: millions of rows of
+-- text (keys, status, reason, rules version) cost the scoring more than half a second to write.
+-- Read it as metric_score, which puts the words back.
 CREATE TABLE IF NOT EXISTS metric_value (
     manager_no      INTEGER NOT NULL,
     period_key      INTEGER NOT NULL,
     metric_no       INTEGER NOT NULL,
     value           DOUBLE,
-    data_amount     DOUBLE NOT NULL,
+    data_amount     DOUBLE NOT NULL,       -- also what min_data is compared with, below it
     score           DOUBLE,                -- 0..100, NULL when status <> 'ok'
-    status          VARCHAR NOT NULL,      -- ok | insufficient_data | no_target | no_feed
-    reason          VARCHAR,               -- why not ok, in words: '2 of the 5 needed'
-    rules_version   VARCHAR NOT NULL
+    status_no       UTINYINT NOT NULL      -- 0 ok, 1 insufficient_data, 2 no_target, 3 no_feed
 );
 
 CREATE OR REPLACE VIEW metric_score AS
 SELECT m.manager_id, p.grain, p.period, rm.metric_key, rm.dimension, v.value, v.data_amount,
-       v.score, v.status, v.reason, v.rules_version
+       v.score,
+       CASE v.status_no WHEN 0 THEN 'ok' WHEN 1 THEN 'insufficient_data' WHEN 2 THEN 'no_target'
+                        ELSE 'no_feed' END AS status,
+       -- why not ok, in words: '2 of the 5 needed'
+       CASE v.status_no
+           WHEN 1 THEN printf('%g of the %g needed', v.data_amount, rm.min_data)
+           WHEN 2 THEN 'no ' || rm.target_metric || ' target for this period'
+           WHEN 3 THEN 'no ' || rm.feed || ' rows in this period'
+       END AS reason,
+       p.rules_version
 FROM metric_value v
 JOIN score_manager m USING (manager_no)
 JOIN score_period p USING (period_key)

@@ -124,22 +124,21 @@ final AS (
                                                      / (s.full_at - s.zero_at)))
                ELSE pc.score
            END AS score,
-           s.status,
-           CASE s.status
-               WHEN 'no_feed' THEN 'no ' || s.feed || ' rows in this period'
-               WHEN 'no_target' THEN 'no ' || s.target_metric || ' target for this period'
-               WHEN 'insufficient_data' THEN printf('%g of the %g needed', s.evidence, s.min_data)
-           END AS reason
+           s.status      -- in words in metric_score ('2 of the 5 needed': data_amount is the
+                         -- evidence whenever the status is insufficient_data)
     FROM statused s
     LEFT JOIN percentile pc USING (manager_no, period_no, metric_no)
 )
 SELECT * FROM final;
 
-INSERT OR REPLACE INTO score_period
-SELECT period_key, grain, period, period_start, period_end FROM periods;
-
+-- the status as its number; the view metric_score writes the reason from it and the rule
 INSERT INTO metric_value
-SELECT r.manager_no, p.period_key, r.metric_no, r.value, r.data_amount, r.score, r.status,
-       r.reason, $rules_version AS rules_version
+SELECT r.manager_no, p.period_key, r.metric_no, r.value, r.data_amount, r.score,
+       CASE r.status WHEN 'ok' THEN 0 WHEN 'insufficient_data' THEN 1 WHEN 'no_target' THEN 2
+                     ELSE 3 END
 FROM metric_run r
 JOIN periods p USING (period_no);
+
+-- (last: DuckDB binds parameters only in a script's last statement)
+INSERT OR REPLACE INTO score_period
+SELECT period_key, grain, period, period_start, period_end, $rules_version FROM periods;
