@@ -37,10 +37,11 @@ def warehouse(db_path: Path, memory_limit: str | None = None):
 
 # Bump when a score mart's columns change. Marts are derived data: an older warehouse drops them
 # (the next `score` rebuilds them in full); loaded feed rows are never touched.
-MART_VERSION = "9"
+MART_VERSION = "10"
 MARTS = ("score_manager", "metric_day", "metric_score", "metric_value", "score_period",
          "dimension_score", "awareness_index", "rule_metric", "rule_dimension", "rule_gate",
-         "rule_team_metric", "team_score", "distinct_count")
+         "rule_team_metric", "team_score", "distinct_count", "dimension_value",
+         "dimension_fallback", "score_dimension")
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
@@ -51,7 +52,7 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
     kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
                              "WHERE table_schema = 'main'").fetchall())
     for table in MARTS:
-        if table in kinds:  # metric_score became a view over metric_value in version 7
+        if table in kinds:  # metric_score (7) and dimension_score (10) became views
             con.execute(f"DROP {'VIEW' if kinds[table] == 'VIEW' else 'TABLE'} {table}")
     # every trace of earlier scoring goes with them, so the next `score` starts over
     con.execute("DELETE FROM pipeline_state WHERE key IN ('scored', 'published', 'scored_run', "

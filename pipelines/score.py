@@ -17,7 +17,8 @@ from pipelines.rules import Metric, Rules, RulesError
 STATIC_STEPS = ("score_periods.sql", "score_metrics.sql", "score_dimensions.sql",
                 "score_index.sql", "score_movement.sql", "score_team.sql")
 RULE_TABLES = ("rule_metric", "rule_dimension", "rule_gate", "rule_team_metric")
-PERIOD_TABLES = ("dimension_score", "awareness_index", "team_score")  # (+ metric_value)
+PERIOD_TABLES = ("awareness_index", "team_score")      # by period label
+VALUE_TABLES = ("metric_value", "dimension_value")      # by period_key
 
 
 @dataclass
@@ -266,8 +267,9 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     con.begin()
     try:
         if start is None:
-            for table in (*RULE_TABLES, "score_manager", "metric_day", "metric_value",
-                          "score_period", "distinct_count", *PERIOD_TABLES):
+            for table in (*RULE_TABLES, "score_manager", "metric_day", *VALUE_TABLES,
+                          "score_period", "distinct_count", "score_dimension",
+                          "dimension_fallback", *PERIOD_TABLES):
                 con.execute(f"DELETE FROM {table}")
             _insert_rules(con, rules)
             con.execute("INSERT INTO score_manager SELECT CAST(row_number() OVER "
@@ -296,8 +298,10 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                     con.execute("DELETE FROM periods WHERE period_end < ?", [start])
                     con.execute("DELETE FROM period_day WHERE period_no NOT IN "
                                 "(SELECT period_no FROM periods)")
-                    con.execute("DELETE FROM metric_value WHERE period_key IN (SELECT "
-                                "period_key FROM score_period WHERE period_end >= ?)", [start])
+                    for table in VALUE_TABLES:
+                        con.execute(f"DELETE FROM {table} WHERE period_key IN (SELECT "
+                                    "period_key FROM score_period WHERE period_end >= ?)",
+                                    [start])
                     for table in PERIOD_TABLES:
                         con.execute(
                             f"DELETE FROM {table} WHERE period >= CASE grain "

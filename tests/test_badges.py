@@ -43,10 +43,29 @@ def index(con, manager: str, grain: str, period: str, score: float = 70.0,
         rules_version="x", **kw)
 
 
+def manager_no(con, manager: str) -> int:
+    """The manager's number in score_manager, added as scoring would number them."""
+    found = con.execute("SELECT manager_no FROM score_manager WHERE manager_id = ?",
+                        [manager]).fetchall()
+    if found:
+        return found[0][0]
+    no = con.execute("SELECT coalesce(max(manager_no), 0) + 1 FROM score_manager").fetchall()[0][0]
+    put(con, "score_manager", manager_no=no, manager_id=manager)
+    return no
+
+
 def dimension(con, manager: str, dim: str, score: float | None, period: str = "2026-05",
               status: str = "ok") -> None:
-    put(con, "dimension_score", manager_id=manager, grain="month", period=period,
-        dimension=dim, score=score, metrics_used=1, status=status, rules_version="x")
+    """A month's dimension score, stored as scoring stores it (dimension_score is a view)."""
+    start = date.fromisoformat(f"{period}-01")
+    end = (start + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    key = 2_000_000 + (start - date(1970, 1, 1)).days
+    con.execute("INSERT OR IGNORE INTO score_period VALUES (?, 'month', ?, ?, ?, 'x')",
+                [key, period, start, end])
+    no = sorted(DIMENSIONS).index(dim) + 1
+    con.execute("INSERT OR IGNORE INTO score_dimension VALUES (?, ?)", [no, dim])
+    put(con, "dimension_value", manager_no=manager_no(con, manager), period_key=key,
+        dimension_no=no, score=score, metrics_used=1 if status == "ok" else 0)
 
 
 @pytest.fixture
@@ -308,8 +327,9 @@ def test_corrected_data_revokes_with_a_reason_and_keeps_the_history(game):
     assert held(game, "risk_guardian") == {("A1", "2026-05"): "gold",
                                            ("A2", "2026-05"): "silver"}
     # corrections: A1 falls to silver, A2 below bronze; then A1 is found to have a misconduct
-    game.execute("UPDATE dimension_score SET score = 88 WHERE manager_id = 'A1'")
-    game.execute("UPDATE dimension_score SET score = 60 WHERE manager_id = 'A2'")
+    for m, score in (("A1", 88), ("A2", 60)):
+        game.execute("UPDATE dimension_value SET score = ? WHERE manager_no = ?",
+                     [score, manager_no(game, m)])
     later = T0 + timedelta(days=1)
     result = run(game, later)
     assert (result.awarded, result.revoked) == (1, 2)
@@ -384,7 +404,7 @@ def test_someone_who_left_keeps_what_they_earned(game):
     run(game)
     # they leave: the roster marks them inactive and scoring no longer covers them
     game.execute("UPDATE roster SET active = FALSE WHERE manager_id = 'A1'")
-    game.execute("DELETE FROM dimension_score WHERE manager_id = 'A1'")
+    game.execute("DELETE FROM dimension_value WHERE manager_no = ?", [manager_no(game, "A1")])
     game.execute("DELETE FROM awareness_index WHERE manager_id = 'A1'")
     run(game, T0 + timedelta(days=1))
     assert held(game, "risk_guardian") == {("A1", "2026-05"): "gold"}

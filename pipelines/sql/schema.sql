@@ -252,18 +252,42 @@ JOIN score_manager m USING (manager_no)
 JOIN score_period p USING (period_key)
 JOIN rule_metric rm USING (metric_no);
 
-CREATE TABLE IF NOT EXISTS dimension_score (
-    manager_id      VARCHAR NOT NULL,
-    grain           VARCHAR NOT NULL,
-    period          VARCHAR NOT NULL,
-    dimension       VARCHAR NOT NULL,
-    score           DOUBLE,
-    metrics_used    INTEGER NOT NULL,
-    status          VARCHAR NOT NULL,      -- ok | insufficient_data
-    -- metrics left out for want of an optional feed or a target: the score is their fallback
-    fallback        VARCHAR,               -- e.g. 'without loan_attainment (no target)'
-    rules_version   VARCHAR NOT NULL
+-- Dimension scores per manager, period and dimension, on integer keys and numbers only (like
+-- metric_value; read them as dimension_score). The dimensions are numbered in name order at each
+-- full rescore; no_feed and no_target are bit sets of the dimension's metrics, in key order,
+-- left out for want of an optional feed or a target: the score is their fallback.
+CREATE TABLE IF NOT EXISTS score_dimension (
+    dimension_no    UTINYINT PRIMARY KEY,
+    dimension       VARCHAR NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS dimension_fallback (
+    dimension_no    UTINYINT NOT NULL,
+    no_feed         BIGINT NOT NULL,
+    no_target       BIGINT NOT NULL,
+    fallback        VARCHAR NOT NULL,      -- e.g. 'without loan_attainment (no target)'
+    PRIMARY KEY (dimension_no, no_feed, no_target)
+);
+
+CREATE TABLE IF NOT EXISTS dimension_value (
+    manager_no      INTEGER NOT NULL,
+    period_key      INTEGER NOT NULL,
+    dimension_no    UTINYINT NOT NULL,
+    score           DOUBLE,
+    metrics_used    INTEGER NOT NULL,      -- none: insufficient_data
+    no_feed         BIGINT NOT NULL DEFAULT 0,
+    no_target       BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE OR REPLACE VIEW dimension_score AS
+SELECT m.manager_id, p.grain, p.period, d.dimension, v.score, v.metrics_used,
+       CASE WHEN v.metrics_used > 0 THEN 'ok' ELSE 'insufficient_data' END AS status,
+       f.fallback, p.rules_version
+FROM dimension_value v
+JOIN score_manager m USING (manager_no)
+JOIN score_period p USING (period_key)
+JOIN score_dimension d USING (dimension_no)
+LEFT JOIN dimension_fallback f USING (dimension_no, no_feed, no_target);
 
 CREATE TABLE IF NOT EXISTS awareness_index (
     manager_id      VARCHAR NOT NULL,
