@@ -127,9 +127,10 @@ def _keyed_sql(m: Metric, date_type: str) -> str:
             "cat AS (SELECT m.manager_no, pd.period_no, r.k, sum(r.cnt) AS cnt FROM r "
             "JOIN score_manager m USING (manager_id) JOIN period_day pd USING (day) "
             "GROUP BY ALL) "
+            # Shannon entropy -sum(p ln p) with p = cnt / total, as ln(total) - sum(cnt ln cnt)
+            # / total: one aggregate, where the share of each count needed a window first
             f"SELECT manager_no, period_no, {m.no}, count(*) AS distinct_k, "
-            "-sum((cnt / tot) * ln(cnt / tot)) AS entropy, sum(cnt) AS n FROM "
-            "(SELECT *, sum(cnt) OVER (PARTITION BY manager_no, period_no) AS tot FROM cat) "
+            "ln(sum(cnt)) - sum(cnt * ln(cnt)) / sum(cnt) AS entropy, sum(cnt) AS n FROM cat "
             "GROUP BY ALL")
 
 
