@@ -7,7 +7,7 @@ import duckdb
 
 from pipelines.contract import FEEDS
 from pipelines.rules import Rules
-from pipelines.score import _period_start
+from pipelines.score import _period_start, define_context
 
 
 def period_bounds(grain: str, period: str) -> tuple[date, date]:
@@ -28,6 +28,7 @@ def explain(con: duckdb.DuckDBPyConnection, rules: Rules, manager_id: str, grain
     was normalised, and the ids of the log rows that counted (`rows`) and, for ratios, the ones
     that met the numerator (`hits`)."""
     start, end = period_bounds(grain, period)
+    define_context(con)   # a metric's filter may use data_end()
     index = con.execute(
         "SELECT score, status, eligible, gate_reason, rank_overall, rank_peer, rules_version "
         "FROM awareness_index WHERE manager_id = ? AND grain = ? AND period = ?",

@@ -180,8 +180,9 @@ def _feed_days(con: duckdb.DuckDBPyConnection, from_day: date) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE feed_days AS " + " UNION ALL ".join(parts), params)
 
 
-def _context(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The last day with data: running periods are scored up to it, not to the calendar end."""
+def define_context(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The macros the rules' SQL may use on this connection (data_end(): the last day with
+    data; running periods are scored up to it, not to the calendar end)."""
     con.execute("CREATE OR REPLACE TEMP TABLE score_context AS SELECT CAST(? AS DATE) AS data_end",
                 [db.data_end(con)])
     con.execute("CREATE OR REPLACE TEMP MACRO data_end() AS (SELECT data_end FROM score_context)")
@@ -250,7 +251,7 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
 
 def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str | None,
            t0: float) -> ScoreResult:
-    data_end = _context(con)
+    data_end = define_context(con)
     date_types = check_metric_sql(con, rules)
     start = None if force else _incremental_since(con, rules)
     if start is not None and data_end is not None:

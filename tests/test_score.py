@@ -380,6 +380,21 @@ def test_explain_names_the_rows_behind_a_metric(roster_loaded, tmp_path):
     assert found["index"]["rules_version"] == load_rules(roster_loaded.rules_path).version
 
 
+def test_explain_runs_filters_that_use_the_last_day_with_data(roster_loaded, tmp_path):
+    # follow-ups count once due by the last day with data (10 May): the one due on the 20th not
+    from pipelines.explain import explain
+    rows = [_contact(i, "A1", day=4 + i, follow_up_due="2026-05-08",
+                     follow_up_done_at="2026-05-07 10:00" if i else "") for i in range(6)]
+    rows.append(_contact(9, "A1", day=10, follow_up_due="2026-05-20"))
+    build(roster_loaded, tmp_path, contacts=rows).close()
+    with db.warehouse(roster_loaded.db_path) as con:
+        found = explain(con, load_rules(roster_loaded.rules_path), "A1", "month", MONTH, "goals")
+    [m] = [m for m in found["dimensions"]["goals"]["metrics"]
+           if m["metric"] == "planned_follow_ups_done"]
+    assert m["rows"] == [f"A1-c{i}" for i in range(6)]
+    assert m["hits"] == [f"A1-c{i}" for i in range(1, 6)]
+
+
 def test_team_scores_blend_members_and_the_team_target(roster_loaded, tmp_path):
     rows = ([_mkt(i, "A1", outcome="approved", amount="1000000") for i in range(5)]
             + [_mkt(i, "A2", proactive="N") for i in range(5)]
