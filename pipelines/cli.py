@@ -106,6 +106,9 @@ def cmd_load(args: argparse.Namespace) -> int:
     failed = [r for r in results if r.error]
     for r in failed:
         err.print(f"[bold red]error:[/] {escape(r.error)}")
+    if not results:
+        err.print("[bold red]error:[/] no file to load there: give files ending in "
+                  f"{', '.join(sorted(load.LOADABLE))}, or a folder holding some")
     return EXIT_USER_ERROR if failed or not results else EXIT_OK
 
 
@@ -153,6 +156,7 @@ def cmd_award(args: argparse.Namespace) -> int:
 
 def cmd_season(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    args.season = args.season.strip().upper()   # 2026q3 means 2026Q3
     season.quarter_bounds(args.season)   # a mistyped label is told first
     if args.action == "close":
         rules = load_rules(settings.rules_path)
@@ -310,6 +314,16 @@ def _close_demo_seasons(settings, rules) -> None:
             console.print(f"demo: season {q} closed")
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipelines",
                                      description="Awareness Leaderboard data pipelines.")
@@ -384,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(what the wall screen celebrates), newest first.")
     p.add_argument("--since", help="ISO time, e.g. 2026-11-28T09:00 (local time unless it has "
                                    "an offset); default: everything")
-    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
     p.add_argument("--json", action="store_true", help="print them as JSON")
     p.set_defaults(func=cmd_celebrations)
 
@@ -402,17 +416,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "verb", None) == "explain" and args.grain is None:
-        args.grain = ("week" if "-W" in args.period else "quarter" if "Q" in args.period
-                      else "month")
     try:
+        if getattr(args, "verb", None) == "explain" and args.grain is None:
+            args.grain = score.parse_period(args.period)[0]   # from the label's form
         return args.func(args)
-    except (SourceError, ProfileError, RulesError, season.SeasonError) as exc:
+    except (SourceError, ProfileError, RulesError, season.SeasonError,
+            score.UsageError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USER_ERROR
     except duckdb.IOException as exc:
-        err.print(f"[bold red]error:[/] cannot open the warehouse ({escape(str(exc))}); is "
-                  "another pipeline command running? Wait for it to finish and try again.")
+        if "not a valid DuckDB database" in str(exc):
+            err.print(f"[bold red]error:[/] {escape(str(exc).splitlines()[0])}: point --db (or "
+                      "AWARENESS_DATA) at the warehouse file, not at another file")
+        else:
+            err.print(f"[bold red]error:[/] cannot open the warehouse ({escape(str(exc))}); is "
+                      "another pipeline command running? Wait for it to finish and try again.")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         err.print("interrupted: the file being loaded was rolled back")

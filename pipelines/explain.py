@@ -7,7 +7,7 @@ import duckdb
 
 from pipelines.contract import FEEDS
 from pipelines.rules import Rules
-from pipelines.score import _period_start, define_context
+from pipelines.score import UsageError, _period_start, define_context, parse_period
 
 
 def period_bounds(grain: str, period: str) -> tuple[date, date]:
@@ -27,6 +27,12 @@ def explain(con: duckdb.DuckDBPyConnection, rules: Rules, manager_id: str, grain
     For each metric: its value, 0-100 score and status (with the reason when not ok), how it
     was normalised, and the ids of the log rows that counted (`rows`) and, for ratios, the ones
     that met the numerator (`hits`)."""
+    form, period, _ = parse_period(period)
+    if grain != form:
+        raise UsageError(f"{period} is a {form}, not a {grain}")
+    if dimension is not None and dimension not in rules.dimension_weight:
+        raise UsageError(f"no dimension {dimension!r}; one of "
+                         f"{', '.join(rules.dimension_weight)}")
     start, end = period_bounds(grain, period)
     define_context(con)   # a metric's filter may use data_end()
     index = con.execute(

@@ -136,7 +136,9 @@ def all_profiles(profiles_dir: Path) -> dict[str, Profile]:
 
 def resolve(profiles_dir: Path, name_or_file: str) -> Profile:
     path = Path(name_or_file)
-    if path.suffix == ".toml" and path.exists():
+    if path.suffix == ".toml":
+        if not path.exists():
+            raise ProfileError(f"{path}: no such profile file")
         return read_profile(path)
     profiles = all_profiles(profiles_dir)
     if name_or_file not in profiles:
@@ -159,7 +161,13 @@ def detect(profiles: dict[str, Profile], header: list[str], fmt: str,
     if not candidates:
         raise ProfileError(f"no {kind} profile for feed {feed!r}")
     best = min(candidates, key=lambda p: len(p.missing_required(header)))
+    lacks = ", ".join(best.missing_required(header))
+    if feed is not None:
+        raise ProfileError(
+            f"this file is not a {feed} export that a profile knows: the closest, {best.name!r}, "
+            f"needs column(s) {lacks}; check the file, name its source with --profile, or add "
+            "a profile under pipelines/profiles/")
     raise ProfileError(
         f"could not tell which feed this file is: closest is {best.name!r}, which lacks column(s) "
-        f"{', '.join(best.missing_required(header))}; name the feed with --feed or the source "
-        "with --profile, or add a profile under pipelines/profiles/")
+        f"{lacks}; name the feed with --feed or the source with --profile, or add a profile "
+        "under pipelines/profiles/")

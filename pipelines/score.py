@@ -1,6 +1,7 @@
 """Score every manager on the ten dimensions per week, month and quarter from the rules file."""
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -223,13 +224,40 @@ def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules) -> date | N
     return min(starts)
 
 
+class UsageError(ValueError):
+    """A period label or a name typed by the user that does not exist: said in plain words."""
+
+
+_PERIOD_FORMS = ((re.compile(r"^(\d{4})-W(\d{2})$", re.I), "week"),
+                 (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
+                 (re.compile(r"^(\d{4})Q(\d)$", re.I), "quarter"))
+
+
+def parse_period(label: str) -> tuple[str, str, date]:
+    """(grain, label as stored, first day) of 2026-W05, 2026-05 or 2026Q2 (any letter case)."""
+    text = label.strip()
+    for pattern, grain in _PERIOD_FORMS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        year, n = int(match[1]), int(match[2])
+        try:
+            if grain == "week":
+                return grain, f"{year}-W{n:02d}", date.fromisocalendar(year, n, 1)
+            if grain == "month":
+                return grain, f"{year}-{n:02d}", date(year, n, 1)
+            if 1 <= n <= 4:
+                return grain, f"{year}Q{n}", date(year, 3 * n - 2, 1)
+        except ValueError:
+            pass
+        break
+    raise UsageError(f"{label!r} is not a period: write a month as 2026-10, an ISO week as "
+                     "2026-W42 (weeks 01 to 52, or 53 in a long year) or a quarter as 2026Q3")
+
+
 def _period_start(period: str) -> date:
     """First day of a period label: 2026-W05, 2026-05 or 2026Q2."""
-    if "-W" in period:
-        return date.fromisocalendar(int(period[:4]), int(period.split("-W")[1]), 1)
-    if "Q" in period:
-        return date(int(period[:4]), 3 * int(period[-1]) - 2, 1)
-    return date(int(period[:4]), int(period[5:7]), 1)
+    return parse_period(period)[2]
 
 
 def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
@@ -238,6 +266,8 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
 
     Only the periods new data can change are redone, unless `force`, new rules or a new roster
     call for all of them; `since` (a period label) redoes every period from there on."""
+    if since is not None:
+        since = parse_period(since)[1]   # a label that is no period is refused, not ignored
     if not force and since is None and not needs_scoring(con, rules):
         return ScoreResult(rules.version, skipped=True)
     t0 = time.perf_counter()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
@@ -81,6 +82,8 @@ def test_a_failed_file_makes_the_exit_code_2_but_the_others_load(roster_loaded, 
 def test_game_verbs_turn_bad_input_into_messages(settings, capsys):
     assert main(["season", "close", "2026Q5"]) == EXIT_USER_ERROR
     assert "YYYYQn" in capsys.readouterr().err
+    main(["season", "close", "2026q2"])   # in lower case: the same quarter (not scored here)
+    assert "YYYYQn" not in capsys.readouterr().err
     assert main(["celebrations", "--since", "yesterday"]) == EXIT_USER_ERROR
     assert "2026-11-28T09:00" in capsys.readouterr().err
 
@@ -96,3 +99,49 @@ def test_award_and_season_close_refuse_stale_scores(roster_loaded, tmp_path, cap
     assert "run `python -m pipelines score` first" in capsys.readouterr().err
     assert main(["season", "close", "2026Q2"]) == EXIT_USER_ERROR
     assert "run `python -m pipelines score` first" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("label", ["2026-13", "2026-W60", "2026-W00", "2026Q5", "oct", ""])
+def test_a_period_that_does_not_exist_is_a_message(roster_loaded, capsys, label):
+    for argv in (["explain", "A1", label], ["score", "--since", label]):
+        assert main(argv) == EXIT_USER_ERROR
+        err = capsys.readouterr().err
+        assert "is not a period" in err and "2026-W42" in err and "Traceback" not in err
+
+
+def test_period_labels_are_read_in_any_case(roster_loaded, tmp_path):
+    from pipelines.score import parse_period
+    assert parse_period(" 2026q3") == ("quarter", "2026Q3", date(2026, 7, 1))
+    assert parse_period("2026-w05") == ("week", "2026-W05", date(2026, 1, 26))
+    assert parse_period("2026-10") == ("month", "2026-10", date(2026, 10, 1))
+
+
+def test_explain_names_the_dimensions_when_one_is_misspelt(roster_loaded, tmp_path, capsys):
+    from tests.test_score import _mkt, build
+    build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(5)]).close()
+    assert main(["explain", "A1", "2026-05", "--dimension", "Integrity"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "no dimension 'Integrity'" in err and "integrity, market" in err
+    assert main(["explain", "A1", "2026-05", "--grain", "week"]) == EXIT_USER_ERROR
+    assert "2026-05 is a month, not a week" in capsys.readouterr().err
+
+
+def test_load_and_celebrations_say_what_is_wrong_with_their_arguments(settings, capsys,
+                                                                     tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert main(["load", str(tmp_path / "empty")]) == EXIT_USER_ERROR
+    assert "no file to load there" in capsys.readouterr().err
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["load", str(tmp_path / "x.csv"), "--profile", str(tmp_path / "no.toml")]) \
+        == EXIT_USER_ERROR
+    assert "no such profile file" in capsys.readouterr().err
+    assert main(["load", str(tmp_path / "x.csv"), "--feed", "roster"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "not a roster export" in err and "name the feed with --feed" not in err
+    with pytest.raises(SystemExit):
+        main(["celebrations", "--limit", "-1"])
+    assert "not a whole number of 1 or more" in capsys.readouterr().err
+    not_db = tmp_path / "x.duckdb"
+    not_db.write_text("plain text", encoding="utf-8")
+    assert main(["score", "--db", str(not_db)]) == EXIT_USER_ERROR
+    assert "point --db (or AWARENESS_DATA) at the warehouse file" in capsys.readouterr().err
