@@ -93,6 +93,8 @@ class Rules:
     dimension_weight: dict[str, float]
     floors: dict[str, float]
     min_dimensions: int
+    # the grains a floor gates: a week holds too few rows to judge conduct on
+    floor_grains: tuple[str, ...] = ("month", "quarter")
     metrics: tuple[Metric, ...] = field(default=())
     # metric key -> gate reason: any value above 0 in a period makes the person ineligible
     gates: dict[str, str] = field(default_factory=dict)
@@ -137,6 +139,11 @@ def load_rules(path: Path) -> Rules:
         raise fail(_line_of(text, r"^\[dimensions\."),
                    "dimension weights must be >= 0 and not all 0")
     floors = {d: float(v["floor"]) for d, v in dims.items() if "floor" in v}
+    floor_grains = doc.get("index", {}).get("floor_grains", ["month", "quarter"])
+    if (not isinstance(floor_grains, list)
+            or not set(floor_grains) <= {"week", "month", "quarter"}):
+        raise fail(_line_of(text, r"^floor_grains\s*="),
+                   "floor_grains lists grains: any of \"week\", \"month\", \"quarter\"")
     metrics, seen = [], set()
     for m in doc.get("metrics", []):
         key = m.get("key", "")
@@ -196,6 +203,7 @@ def load_rules(path: Path) -> Rules:
     return Rules(
         version=hashlib.sha256(raw).hexdigest()[:12], path=path, dimension_weight=weights,
         floors=floors, min_dimensions=int(doc.get("index", {}).get("min_dimensions", 7)),
+        floor_grains=tuple(floor_grains),
         metrics=tuple(metrics), gates=gates, team_metrics=tuple(team_metrics),
         xp=xp, levels=levels, badges=badges,
         issuer={k: str(v) for k, v in doc.get("issuer", {}).items()})

@@ -317,7 +317,8 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
             con.execute(_day_base_sql(feed, date_expr, date_types[group_list[0].key],
                                       group_list), [from_day])
         _feed_days(con, from_day)
-        params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions}
+        params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions,
+                  "floor_grains": list(rules.floor_grains)}
         for step in STATIC_STEPS:
             sql = db.sql_file(step)
             used = {k: v for k, v in params.items() if f"${k}" in sql}

@@ -167,6 +167,10 @@ def test_a_conduct_floor_breach_removes_the_person_from_the_ranking(roster_loade
                        "awareness_index WHERE grain = 'month' ORDER BY 1").fetchall()
     a2 = [g for g in gate if g[0] == "A2"][0]
     assert a2[1:] == (False, "floor:compliance", None)
+    # a week is too short to judge conduct on: there the same floor does not gate A2
+    week = con.execute("SELECT eligible, gate_reason FROM awareness_index "
+                       "WHERE grain = 'week' AND manager_id = 'A2'").fetchall()
+    assert week == [(True, None)]
 
 
 def test_every_score_row_records_the_rules_version(roster_loaded, tmp_path):
@@ -182,6 +186,14 @@ def _broken_rules(tmp_path, old, new):
     path = tmp_path / "rules.toml"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return path, text.replace(old, new, 1)
+
+
+def test_floor_grains_must_be_grains(tmp_path):
+    path, text = _broken_rules(tmp_path, 'floor_grains = ["month", "quarter"]',
+                               'floor_grains = ["monthly"]')
+    with pytest.raises(RulesError, match=r"rules.toml:\d+: floor_grains lists grains") as e:
+        load_rules(path)
+    assert text.splitlines()[int(str(e.value).split(":")[1]) - 1].startswith("floor_grains")
 
 
 def test_rules_errors_name_the_line(tmp_path):

@@ -3,9 +3,12 @@
 -- rule_metric, rule_gate, score_manager, roster, periods.
 INSERT INTO awareness_index
 WITH joined AS (
-    SELECT d.*, rd.weight, rd.floor
+    SELECT d.*, rd.weight,
+           -- a floor gates only the grains the rules name (index.floor_grains)
+           CASE WHEN list_contains($floor_grains, p.grain) THEN rd.floor END AS floor
     FROM dimension_run d
     JOIN rule_dimension rd USING (dimension)
+    JOIN periods p USING (period_no)
 ),
 per_person AS (
     SELECT manager_no, period_no,
