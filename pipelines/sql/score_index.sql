@@ -29,29 +29,35 @@ conduct AS (       -- a gate metric above 0 (a confirmed misconduct): ineligible
     GROUP BY ALL
 ),
 gated AS (
-    SELECT m.manager_id, pr.grain, pr.period,
+    SELECT p.manager_no, p.period_no,
            CASE WHEN p.dimensions_used >= $min_dimensions THEN p.score END AS score,
            p.dimensions_used,
-           CASE WHEN p.dimensions_used >= $min_dimensions THEN 'ok' ELSE 'insufficient_data' END
-               AS status,
+           p.dimensions_used >= $min_dimensions AS enough,
            c.reason IS NULL AND p.gate_reason IS NULL AS eligible,
            coalesce(c.reason, p.gate_reason) AS gate_reason,
            r.peer_group
     FROM per_person p
     JOIN score_manager m USING (manager_no)
     JOIN roster r USING (manager_id)
-    JOIN periods pr USING (period_no)
     LEFT JOIN conduct c USING (manager_no, period_no)
 ),
-final AS (
-    SELECT manager_id, grain, period, score, dimensions_used, status, eligible, gate_reason,
-           CASE WHEN eligible AND status = 'ok' THEN rank() OVER (
-               PARTITION BY grain, period, eligible AND status = 'ok' ORDER BY score DESC) END
+ranked AS (        -- ranks within the period on its integer key; names and labels come after
+    SELECT *,
+           CASE WHEN eligible AND enough THEN rank() OVER (
+               PARTITION BY period_no, eligible AND enough ORDER BY score DESC) END
                AS rank_overall,
-           CASE WHEN eligible AND status = 'ok' THEN rank() OVER (
-               PARTITION BY grain, period, peer_group, eligible AND status = 'ok'
-               ORDER BY score DESC) END AS rank_peer,
-           $rules_version AS rules_version
+           CASE WHEN eligible AND enough THEN rank() OVER (
+               PARTITION BY period_no, peer_group, eligible AND enough
+               ORDER BY score DESC) END AS rank_peer
     FROM gated
+),
+final AS (
+    SELECT m.manager_id, pr.grain, pr.period, r.score, r.dimensions_used,
+           CASE WHEN r.enough THEN 'ok' ELSE 'insufficient_data' END AS status,
+           r.eligible, r.gate_reason, r.rank_overall, r.rank_peer,
+           $rules_version AS rules_version
+    FROM ranked r
+    JOIN score_manager m USING (manager_no)
+    JOIN periods pr USING (period_no)
 )
 SELECT *, NULL, NULL, NULL, NULL FROM final;
