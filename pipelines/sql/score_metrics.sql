@@ -39,13 +39,43 @@ target_period AS ( -- monthly targets spread over the days of the period the dat
      AND t.m_start <= p.covered_end AND last_day(t.m_start) >= p.period_start
     GROUP BY ALL
 ),
-measured AS (      -- the additive metrics summed per period (only the days of the periods
-                   -- being scored), and the distinct/entropy ones counted per period
-    SELECT cell(pd.period_no, md.metric_no, md.manager_no) AS cell,
-           sum(md.num) AS num, sum(md.den) AS den, sum(md.n) AS n,
-           CAST(NULL AS BIGINT) AS distinct_k, CAST(NULL AS DOUBLE) AS entropy
+frag AS (         -- each fragment day of the periods being scored, with its week, month and
+                   -- quarter (NULL where that period is not being scored)
+    SELECT day, CAST(date_trunc('month', day) AS DATE) AS month_start,
+           max(period_no) FILTER (WHERE grain = 'week') AS week_no,
+           max(period_no) FILTER (WHERE grain = 'month') AS month_no,
+           max(period_no) FILTER (WHERE grain = 'quarter') AS quarter_no
+    FROM period_day GROUP BY day
+),
+rows AS NOT MATERIALIZED (
+    SELECT md.manager_no, md.metric_no, md.num, md.den, md.n, f.*
     FROM metric_day md
-    JOIN period_day pd USING (day)
+    JOIN frag f USING (day)
+),
+month_sums AS (    -- per month, also a month not scored itself whose quarter is: a quarter is
+                   -- summed from three month sums, not from its dozen fragments again
+    SELECT manager_no, metric_no, month_start, month_no, quarter_no,
+           sum(num) AS num, sum(den) AS den, sum(n) AS n
+    FROM rows
+    WHERE month_no IS NOT NULL OR quarter_no IS NOT NULL
+    GROUP BY ALL
+),
+measured AS (      -- the additive metrics summed per period, and the distinct/entropy ones
+                   -- counted per period
+    SELECT cell(week_no, metric_no, manager_no) AS cell,
+           sum(num) AS num, sum(den) AS den, sum(n) AS n,
+           CAST(NULL AS BIGINT) AS distinct_k, CAST(NULL AS DOUBLE) AS entropy
+    FROM rows
+    WHERE week_no IS NOT NULL
+    GROUP BY 1
+    UNION ALL
+    SELECT cell(month_no, metric_no, manager_no), num, den, n, NULL, NULL
+    FROM month_sums
+    WHERE month_no IS NOT NULL
+    UNION ALL
+    SELECT cell(quarter_no, metric_no, manager_no), sum(num), sum(den), sum(n), NULL, NULL
+    FROM month_sums
+    WHERE quarter_no IS NOT NULL
     GROUP BY 1
     UNION ALL
     SELECT cell(period_no, metric_no, manager_no), NULL, NULL, n, distinct_k, entropy
