@@ -13,7 +13,12 @@ FROM rule_metric;
 
 CREATE OR REPLACE TEMP TABLE dimension_run AS
 WITH per_dimension AS (
-    SELECT r.manager_no, r.period_no, d.dimension_no,
+    -- grouped on one 64-bit key (period, dimension, manager): faster than on three columns
+    SELECT CAST(cell(r.period_no, d.dimension_no, r.manager_no) & 4194303 AS INTEGER)
+               AS manager_no,
+           CAST(cell(r.period_no, d.dimension_no, r.manager_no) >> 32 AS INTEGER) AS period_no,
+           CAST((cell(r.period_no, d.dimension_no, r.manager_no) >> 22) & 1023 AS UTINYINT)
+               AS dimension_no,
            sum(CASE WHEN r.status = 'ok' THEN r.score * d.weight END)
                / nullif(sum(CASE WHEN r.status = 'ok' THEN d.weight END), 0) AS score,
            count_if(r.status = 'ok') AS metrics_used,
@@ -23,7 +28,7 @@ WITH per_dimension AS (
            bit_or(CASE WHEN r.status = 'no_target' THEN d.bit ELSE 0 END) AS no_target
     FROM metric_run r
     JOIN dims d USING (metric_no)
-    GROUP BY ALL
+    GROUP BY cell(r.period_no, d.dimension_no, r.manager_no)
 ),
 final AS (
     SELECT d.manager_no, d.period_no, d.dimension_no, n.dimension, d.score, d.metrics_used,

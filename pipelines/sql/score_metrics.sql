@@ -6,7 +6,9 @@
 -- joins and windows of millions of rows, or writing them, cost more than the arithmetic.
 CREATE OR REPLACE TEMP TABLE metric_run AS
 WITH staff AS (    -- everyone on staff in the period, and for how many of its days
-    SELECT m.manager_no, r.peer_group, p.period_no,
+    SELECT m.manager_no,
+           CAST(dense_rank() OVER (ORDER BY r.peer_group) AS INTEGER) AS peer_no,  -- its number
+           p.period_no,
            datediff('day', greatest(p.period_start, coalesce(r.hire_date, p.period_start)),
                     p.covered_end) + 1 AS days_on_staff
     FROM score_manager m
@@ -83,13 +85,13 @@ measured AS (      -- the additive metrics summed per period, and the distinct/e
 ),
 frame AS (         -- every manager on staff x every metric, measured or not: narrow rows, so
                    -- the join below builds on the measurements
-    SELECT s.manager_no, s.peer_group, s.period_no, f.metric_no, s.days_on_staff, f.fed,
+    SELECT s.manager_no, s.peer_no, s.period_no, f.metric_no, s.days_on_staff, f.fed,
            cell(s.period_no, f.metric_no, s.manager_no) AS cell
     FROM staff s
     JOIN fed f USING (period_no)
 ),
 valued AS (
-    SELECT s.manager_no, s.peer_group, s.period_no, s.metric_no, rm.method, rm.zero_at,
+    SELECT s.manager_no, s.peer_no, s.period_no, s.metric_no, rm.method, rm.zero_at,
            rm.full_at, rm.min_data, s.fed, rm.kind, rm.feed, rm.target_metric,
            CASE rm.kind
                WHEN 'ratio' THEN CASE WHEN coalesce(x.den, 0) > 0 THEN x.num / x.den END
@@ -142,7 +144,7 @@ percentile AS (    -- mid-rank percentile among the peer group's scored managers
                count(*) OVER (w ORDER BY value) AS at_or_below
         FROM statused
         WHERE method = 'peer_percentile' AND status = 'ok'   -- windows only where needed
-        WINDOW w AS (PARTITION BY peer_group, period_no, metric_no)
+        WINDOW w AS (PARTITION BY cell(period_no, metric_no, peer_no))   -- one 64-bit key
     )
 ),
 final AS (
