@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from pipelines.contract import FEEDS
+from pipelines.contract import DIMENSIONS, FEEDS
 from pipelines.rules import Rules
 from pipelines.score import UsageError, _period_start, define_context, parse_period
 
@@ -39,11 +39,12 @@ def explain(con: duckdb.DuckDBPyConnection, rules: Rules, manager_id: str, grain
         "SELECT score, status, eligible, gate_reason, rank_overall, rank_peer, rules_version "
         "FROM awareness_index WHERE manager_id = ? AND grain = ? AND period = ?",
         [manager_id, grain, period]).fetchall()
+    found = con.execute("SELECT dimension, score, status, fallback FROM dimension_score "
+                        "WHERE manager_id = ? AND grain = ? AND period = ?",
+                        [manager_id, grain, period]).fetchall()
+    # in the article's order of the ten (integrity first), as the dashboard lists them
     dims = {d: {"score": s, "status": st, "fallback": fb, "metrics": []}
-            for d, s, st, fb in con.execute(
-                "SELECT dimension, score, status, fallback FROM dimension_score "
-                "WHERE manager_id = ? AND grain = ? AND period = ? ORDER BY dimension",
-                [manager_id, grain, period]).fetchall()
+            for d, s, st, fb in sorted(found, key=lambda r: DIMENSIONS.index(r[0]))
             if dimension is None or d == dimension}
     scores = {k: (v, sc, st, r) for k, v, sc, st, r in con.execute(
         "SELECT metric_key, value, score, status, reason FROM metric_score "

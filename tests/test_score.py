@@ -13,6 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pipelines import db, load, score
+from pipelines.contract import DIMENSIONS
 from pipelines.rules import RulesError, load_rules
 from tests.conftest import ROSTER, query, write_csv
 
@@ -405,6 +406,9 @@ def test_explain_runs_filters_that_use_the_last_day_with_data(roster_loaded, tmp
            if m["metric"] == "planned_follow_ups_done"]
     assert m["rows"] == [f"A1-c{i}" for i in range(6)]
     assert m["hits"] == [f"A1-c{i}" for i in range(1, 6)]
+    with db.warehouse(roster_loaded.db_path) as con:   # all ten, in the article's order
+        every = explain(con, load_rules(roster_loaded.rules_path), "A1", "month", MONTH)
+    assert list(every["dimensions"]) == list(DIMENSIONS)
 
 
 def test_team_scores_blend_members_and_the_team_target(roster_loaded, tmp_path):
