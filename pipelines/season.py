@@ -95,6 +95,14 @@ def close(con: duckdb.DuckDBPyConnection, season: str, rules_version: str,
         FROM awareness_index a JOIN roster r USING (manager_id)
         WHERE a.grain = 'quarter' AND a.period = ?""", [season])
     if not scored:
+        data_start = _one(con, """
+            SELECT CAST(min(d) AS DATE) FROM (
+                SELECT min(occurred_at) AS d FROM marketing_activity
+                UNION ALL SELECT min(occurred_at) FROM client_contact
+                UNION ALL SELECT min(occurred_at) FROM learning_event)""", [])[0]
+        if data_start is not None and data_start > last:
+            raise SeasonError(f"Season {season} has no data to close: the first day with data is "
+                              f"{data_start}, after the quarter ended on {last}.")
         raise SeasonError(f"Season {season} has no quarter scores for anyone on the roster: run "
                           f"`python -m pipelines score`, then close {season} again.")
     # freezing scores from older rules would lock in standings nobody can reproduce

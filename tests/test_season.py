@@ -157,6 +157,14 @@ def test_no_data_at_all_is_refused(con):
 
 
 def test_quarter_without_scores_is_refused(con):
+    # before the first day with data, scoring would not help: said so
+    with pytest.raises(SeasonError, match="2026Q1 has no data to close: the first day with "
+                                          "data is 2026-10-03, after the quarter ended on "
+                                          "2026-03-31"):
+        season.close(con, "2026Q1", RULES)
+    con.execute("INSERT INTO client_contact (contact_id, manager_id, client_id, occurred_at, "
+                "channel, purpose, load_run_id) VALUES ('c0', 'M1', 'h1', "
+                "TIMESTAMP '2026-02-02 10:00', 'visit', 'service', 1)")
     with pytest.raises(SeasonError, match="2026Q1 has no quarter scores.*pipelines score"):
         season.close(con, "2026Q1", RULES)
 
