@@ -156,7 +156,6 @@ def cmd_award(args: argparse.Namespace) -> int:
 
 def cmd_season(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    args.season = args.season.strip().upper()   # 2026q3 means 2026Q3
     season.quarter_bounds(args.season)   # a mistyped label is told first
     if args.action == "close":
         rules = load_rules(settings.rules_path)

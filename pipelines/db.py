@@ -69,14 +69,23 @@ def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> No
         con.unregister(f"{name}_arrow")
 
 
+def _activity_day(con: duckdb.DuckDBPyConnection, agg: str) -> date | None:
+    return con.cursor().execute(f"""
+        SELECT CAST({agg}(d) AS DATE) FROM (
+            SELECT {agg}(occurred_at) AS d FROM marketing_activity
+            UNION ALL SELECT {agg}(occurred_at) FROM client_contact
+            UNION ALL SELECT {agg}(occurred_at) FROM learning_event)""").fetchall()[0][0]
+
+
+def data_start(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The first day with activity data (marketing, contacts, learning)."""
+    return _activity_day(con, "min")
+
+
 def data_end(con: duckdb.DuckDBPyConnection) -> date | None:
     """The last day with activity data (marketing, contacts, learning): running periods are
     scored up to it, and a period is over in the data once it is reached."""
-    return con.cursor().execute("""
-        SELECT CAST(max(d) AS DATE) FROM (
-            SELECT max(occurred_at) AS d FROM marketing_activity
-            UNION ALL SELECT max(occurred_at) FROM client_contact
-            UNION ALL SELECT max(occurred_at) FROM learning_event)""").fetchall()[0][0]
+    return _activity_day(con, "max")
 
 
 def get_state(con: duckdb.DuckDBPyConnection, key: str, default: str = "") -> str:

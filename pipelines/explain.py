@@ -7,17 +7,16 @@ import duckdb
 
 from pipelines.contract import DIMENSIONS, FEEDS
 from pipelines.rules import Rules
-from pipelines.score import UsageError, _period_start, define_context, parse_period
+from pipelines.score import UsageError, define_context, parse_period
 
 
-def period_bounds(grain: str, period: str) -> tuple[date, date]:
-    start = _period_start(period)
+def period_end(grain: str, start: date) -> date:
+    """Last day of the week, month or quarter that begins on `start`."""
     if grain == "week":
-        return start, start + timedelta(days=6)
+        return start + timedelta(days=6)
     months = 3 if grain == "quarter" else 1
     month = start.month - 1 + months
-    end = date(start.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-    return start, end
+    return date(start.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
 def explain(con: duckdb.DuckDBPyConnection, rules: Rules, manager_id: str, grain: str,
@@ -27,13 +26,13 @@ def explain(con: duckdb.DuckDBPyConnection, rules: Rules, manager_id: str, grain
     For each metric: its value, 0-100 score and status (with the reason when not ok), how it
     was normalised, and the ids of the log rows that counted (`rows`) and, for ratios, the ones
     that met the numerator (`hits`)."""
-    form, period, _ = parse_period(period)
+    form, period, start = parse_period(period)
     if grain != form:
         raise UsageError(f"{period} is a {form}, not a {grain}")
     if dimension is not None and dimension not in rules.dimension_weight:
         raise UsageError(f"no dimension {dimension!r}; one of "
                          f"{', '.join(rules.dimension_weight)}")
-    start, end = period_bounds(grain, period)
+    end = period_end(grain, start)
     define_context(con)   # a metric's filter may use data_end()
     index = con.execute(
         "SELECT score, status, eligible, gate_reason, rank_overall, rank_peer, rules_version "

@@ -255,11 +255,6 @@ def parse_period(label: str) -> tuple[str, str, date]:
                      "2026-W42 (weeks 01 to 52, or 53 in a long year) or a quarter as 2026Q3")
 
 
-def _period_start(period: str) -> date:
-    """First day of a period label: 2026-W05, 2026-05 or 2026Q2."""
-    return parse_period(period)[2]
-
-
 def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
           since: str | None = None) -> ScoreResult:
     """Rescore in one transaction (on any error the previous scores stay).
@@ -290,7 +285,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
         start = min(start, data_end)
     if since and start is not None:
         # never later than what new loads require, or their days would stay stale
-        start = min(start, _period_start(since))
+        start = min(start, parse_period(since)[2])
     previous_end = db.get_state(con, "scored_data_end")
     # new rows only from the day after the previous last day on: stored distinct counts can be
     # added to instead of recounted

@@ -35,8 +35,8 @@ class SeasonError(Exception):
 
 
 def quarter_bounds(season: str) -> tuple[date, date]:
-    """First and last day of a season label such as 2026Q3."""
-    match = LABEL_RE.match(season)
+    """First and last day of a season label such as 2026Q3 (or 2026q3)."""
+    match = LABEL_RE.match(_label(season))
     if not match:
         raise SeasonError(f"Season label {season!r} is not valid: write the year and the quarter "
                           "as YYYYQn, e.g. 2026Q3 (quarters 1 to 4).")
@@ -95,11 +95,7 @@ def close(con: duckdb.DuckDBPyConnection, season: str, rules_version: str,
         FROM awareness_index a JOIN roster r USING (manager_id)
         WHERE a.grain = 'quarter' AND a.period = ?""", [season])
     if not scored:
-        data_start = _one(con, """
-            SELECT CAST(min(d) AS DATE) FROM (
-                SELECT min(occurred_at) AS d FROM marketing_activity
-                UNION ALL SELECT min(occurred_at) FROM client_contact
-                UNION ALL SELECT min(occurred_at) FROM learning_event)""", [])[0]
+        data_start = db.data_start(con)
         if data_start is not None and data_start > last:
             raise SeasonError(f"Season {season} has no data to close: the first day with data is "
                               f"{data_start}, after the quarter ended on {last}.")
