@@ -245,7 +245,7 @@ def team_board(snap: str, grain: str, period: str) -> pd.DataFrame:
     base = query(snap, f"""
         WITH ranked AS (
             SELECT team_id, period, score, members_scored, members_total,
-                   rank() OVER (PARTITION BY period ORDER BY score DESC) AS rank
+                   rank() OVER (PARTITION BY period ORDER BY round(score, 9) DESC) AS rank
             FROM team_score
             WHERE grain = ? AND dimension = 'index' AND score IS NOT NULL
         ),

@@ -148,7 +148,7 @@ def close(con: duckdb.DuckDBPyConnection, season: str, rules_version: str,
                 GROUP BY ALL
             )
             SELECT ?, CASE WHEN s.score IS NOT NULL THEN rank() OVER (
-                       PARTITION BY s.score IS NOT NULL ORDER BY s.score DESC) END,
+                       PARTITION BY s.score IS NOT NULL ORDER BY round(s.score, 9) DESC) END,
                    s.team_id, coalesce(t.team_name, s.team_id), coalesce(t.branch, ''),
                    s.score, s.members_scored, s.members_total, coalesce(b.badges, 0)
             FROM team_score s

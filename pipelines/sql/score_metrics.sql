@@ -139,9 +139,11 @@ percentile AS (    -- mid-rank percentile among the peer group's scored managers
     FROM (
         SELECT manager_no, period_no, metric_no,
                count(*) OVER w AS n,
-               rank() OVER (w ORDER BY value) AS r,
+               -- on the value to 9 decimals: equal sums added up in another order differ
+               -- in their last bits, and must tie every time
+               rank() OVER (w ORDER BY round(value, 9)) AS r,
                -- ordered, the frame runs to the last manager tied on the value
-               count(*) OVER (w ORDER BY value) AS at_or_below
+               count(*) OVER (w ORDER BY round(value, 9)) AS at_or_below
         FROM statused
         WHERE method = 'peer_percentile' AND status = 'ok'   -- windows only where needed
         WINDOW w AS (PARTITION BY cell(period_no, metric_no, peer_no))   -- one 64-bit key
