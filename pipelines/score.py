@@ -16,7 +16,7 @@ from pipelines.publish import FEED_TABLES
 from pipelines.rules import Metric, Rules, RulesError
 
 STATIC_STEPS = ("score_periods.sql", "score_metrics.sql", "score_dimensions.sql",
-                "score_index.sql", "score_movement.sql", "score_team.sql")
+                "score_index.sql", "score_team.sql")
 RULE_TABLES = ("rule_metric", "rule_dimension", "rule_gate", "rule_team_metric")
 PERIOD_TABLES = ("awareness_index", "team_score")      # by period label
 VALUE_TABLES = ("metric_value", "dimension_value")      # by period_key
@@ -39,22 +39,41 @@ def needs_scoring(con: duckdb.DuckDBPyConnection, rules: Rules) -> bool:
     return scored != f"{db.get_state(con, 'data_version', '0')}:{rules.version}"
 
 
+def _metric_columns(m: Metric) -> str:
+    return (f"CAST(({m.num}) AS DOUBLE), CAST(({m.den}) AS DOUBLE), CAST(({m.date}) AS DATE), "
+            f"{m.key_expr or 'NULL'}, ({m.date})")
+
+
 def check_metric_sql(con: duckdb.DuckDBPyConnection, rules: Rules) -> dict[str, str]:
     """Bind every metric's expressions against its feed now, so a typo names its line.
-    Returns each metric's date type (DATE, TIMESTAMP, …) by key."""
+    Returns each metric's date type (DATE, TIMESTAMP, …) by key.
+
+    One statement per feed binds all its metrics (a statement costs about a millisecond, and
+    an incremental rescore has little else to do); only when it fails is each metric bound
+    alone, to find the one at fault."""
     types = {}
-    for m in rules.metrics:
-        sql = (f"SELECT CAST(({m.num}) AS DOUBLE), CAST(({m.den}) AS DOUBLE), "
-               f"CAST(({m.date}) AS DATE), {m.key_expr or 'NULL'}, ({m.date}) "
-               f"FROM {m.feed} WHERE ({m.where}) LIMIT 0")
+    for feed, group in groupby(sorted(rules.metrics, key=lambda m: m.feed), key=lambda m: m.feed):
+        metrics = list(group)
         try:
-            cur = con.execute(sql)
-            cur.fetchall()
-        except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise RulesError(f"{rules.path}:{m.line}: metric {m.key}: {first}") from exc
-        types[m.key] = str(cur.description[4][1])
+            bound = [_bind(con, feed, metrics)]
+        except duckdb.Error:
+            bound = []
+            for m in metrics:
+                try:
+                    bound.append(_bind(con, feed, [m]))
+                except duckdb.Error as exc:
+                    first = str(exc).splitlines()[0]
+                    raise RulesError(f"{rules.path}:{m.line}: metric {m.key}: {first}") from exc
+        types.update(t for b in bound for t in b.items())
     return types
+
+
+def _bind(con: duckdb.DuckDBPyConnection, feed: str, metrics: list[Metric]) -> dict[str, str]:
+    """Bind the metrics' expressions over their feed (no rows read); each one's date type."""
+    cur = con.execute(f"SELECT {', '.join(map(_metric_columns, metrics))} FROM {feed} WHERE "
+                      f"{' OR '.join(f'({m.where})' for m in metrics)} LIMIT 0")
+    cur.fetchall()
+    return {m.key: str(cur.description[5 * i + 4][1]) for i, m in enumerate(metrics)}
 
 
 def _on_or_after(date_expr: str, date_type: str) -> str:
@@ -147,7 +166,7 @@ def _distinct_added_sql(m: Metric, date_type: str) -> str:
             "old AS (SELECT CAST(NULL AS VARCHAR) AS manager_id, max(day) AS day, k "
             f"FROM ({old}) WHERE k IN (SELECT k FROM new) GROUP BY k), "
             f"r AS (SELECT * FROM new UNION ALL SELECT * FROM old), {_FIRST_SEEN}, "
-            "kept AS (SELECT c.manager_no, p.period_no, c.distinct_k, c.n FROM distinct_count c "
+            "kept AS (SELECT c.manager_no, p.period_no, c.distinct_k, c.n FROM keyed_count c "
             f"JOIN periods p USING (period_key) WHERE c.metric_no = {m.no} "
             "AND p.period_start < ?) "
             f"SELECT manager_no, period_no, {m.no}, sum(distinct_k), NULL, sum(n) FROM "
@@ -158,10 +177,8 @@ def _appended_only(con: duckdb.DuckDBPyConnection, m: Metric, date_type: str, si
                    last_run: int) -> bool:
     """Did every row of the metric dated `since` or later come in a load after the last scoring,
     and every row from those loads fall on or after it? Then the stored counts are exactly
-    those of the earlier rows, and the new ones only add to them."""
-    if not con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
-                       "AND column_name = 'load_run_id'", [m.feed]).fetchall()[0][0]:
-        return False
+    those of the earlier rows, and the new ones only add to them. (The log feeds, FEED_TABLES,
+    record each row's load run; roster and targets do not.)"""
     on_or_after = _on_or_after(m.date, date_type)
     return not con.execute(
         f"SELECT count(*) FROM {m.feed} WHERE ({m.where}) AND ({m.key_expr}) IS NOT NULL "
@@ -169,16 +186,25 @@ def _appended_only(con: duckdb.DuckDBPyConnection, m: Metric, date_type: str, si
         "AND load_run_id > ?))", [since, last_run, since, last_run]).fetchall()[0][0]
 
 
-def _feed_days(con: duckdb.DuckDBPyConnection, from_day: date) -> None:
-    """The days each feed has rows for: tells a feed not delivered from a quiet period.
-    Only from the first day of the earliest period being redone (its week or its quarter)."""
-    (bound,) = con.execute("SELECT CAST(least(date_trunc('quarter', CAST(? AS DATE)), "
-                           "date_trunc('week', CAST(? AS DATE))) AS DATE)",
-                           [from_day, from_day]).fetchall()[0]
-    parts = [f"SELECT DISTINCT ? AS feed, fragment(occurred_at) AS day FROM {t} "
-             "WHERE occurred_at >= ?" for t in FEED_TABLES]
-    params = [p for t in FEED_TABLES for p in (t, bound)]
-    con.execute("CREATE OR REPLACE TEMP TABLE feed_days AS " + " UNION ALL ".join(parts), params)
+def _feed_days(con: duckdb.DuckDBPyConnection, start: date | None,
+               touched: frozenset[str] | None) -> None:
+    """The fragments each feed has rows in (feed_day): tells a feed not delivered from a quiet
+    period. Kept from run to run: only the days from `start` on (None: all) of the feeds new
+    loads touched (None: all) are found again, as the loads changed nothing else."""
+    feeds = [t for t in FEED_TABLES if touched is None or t in touched]
+    con.execute("DELETE FROM feed_day WHERE day >= ? AND list_contains(?, feed)",
+                [start or date.min, feeds])
+    if feeds:
+        parts = [f"SELECT DISTINCT ? AS feed, fragment(occurred_at) AS day FROM {t} "
+                 "WHERE occurred_at >= ?" for t in feeds]
+        con.execute("INSERT INTO feed_day " + " UNION ALL ".join(parts),
+                    [p for t in feeds for p in (t, start or date.min)])
+    # the periods being redone start on or after the first day of start's quarter or week
+    first = (date.min if start is None else
+             min(date(start.year, start.month - (start.month - 1) % 3, 1),
+                 start - timedelta(days=start.weekday())))
+    con.execute("CREATE OR REPLACE TEMP TABLE score_redo AS SELECT CAST(? AS DATE) AS first_day",
+                [first])
 
 
 def define_context(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -199,8 +225,10 @@ def define_context(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("SELECT data_end FROM score_context").fetchall()[0][0]
 
 
-def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules) -> date | None:
-    """Where rescoring must start after the loads since the last scoring; None: start over.
+def _incremental_since(con: duckdb.DuckDBPyConnection,
+                       rules: Rules) -> tuple[date, frozenset[str]] | None:
+    """Where rescoring must start after the loads since the last scoring, and the feeds those
+    loads touched; None: start over.
 
     Rules, roster or marts that changed call for a full rescore; otherwise the earliest day any
     new load touched, or the day after the previous last day with data if earlier (running
@@ -221,7 +249,19 @@ def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules) -> date | N
     # it, so it is redone (its "so far" grows); a period that had ended keeps its scores
     starts = [d for _, d in rows if d is not None] + [
         date.fromisoformat(previous_end) + timedelta(days=1)]
-    return min(starts)
+    return min(starts), frozenset(feed for feed, _ in rows)
+
+
+def _stale(m: Metric, touched: frozenset[str] | None) -> bool:
+    """Can the metric's stored rows (metric_day, keyed_count) have changed since the last
+    scoring? Yes if its SQL reads a table that new loads touched, or uses data_end(), which
+    moves with each new last day. Feeds arrive on their own schedules (contacts daily,
+    courses weekly): the others' rows are not read again. touched None: all are redone."""
+    if touched is None:
+        return True
+    words = set(re.findall(r"\w+", " ".join(
+        (m.feed, m.num, m.den, m.where, m.date, m.key_expr or "")).lower()))
+    return "data_end" in words or not words.isdisjoint(touched)
 
 
 class UsageError(ValueError):
@@ -278,7 +318,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
            t0: float) -> ScoreResult:
     data_end = define_context(con)
     date_types = check_metric_sql(con, rules)
-    start = None if force else _incremental_since(con, rules)
+    start, touched = (None, None) if force else (_incremental_since(con, rules) or (None, None))
     if start is not None and data_end is not None:
         # data that ends earlier than before (rows voided or corrected away) moves the running
         # periods back to where it ends now
@@ -286,6 +326,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     if since and start is not None:
         # never later than what new loads require, or their days would stay stale
         start = min(start, parse_period(since)[2])
+        touched = None      # asked for: every metric is counted again from there
     previous_end = db.get_state(con, "scored_data_end")
     # new rows only from the day after the previous last day on: stored distinct counts can be
     # added to instead of recounted
@@ -295,7 +336,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     try:
         if start is None:
             for table in (*RULE_TABLES, "score_manager", "metric_day", *VALUE_TABLES,
-                          "score_period", "distinct_count", "score_dimension",
+                          "score_period", "keyed_count", "score_dimension",
                           "dimension_fallback", *PERIOD_TABLES):
                 con.execute(f"DELETE FROM {table}")
             _insert_rules(con, rules)
@@ -303,15 +344,17 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                         "(ORDER BY manager_id) AS INTEGER), manager_id FROM roster")
         else:
             start = con.execute("SELECT fragment(CAST(? AS DATE))", [start]).fetchall()[0][0]
-            con.execute("DELETE FROM metric_day WHERE day >= ?", [start])
-        from_day = start or date.min
-        plain = sorted((m for m in rules.metrics if m.kind not in ("distinct", "entropy")),
+        plain = sorted((m for m in rules.metrics
+                        if m.kind not in ("distinct", "entropy") and _stale(m, touched)),
                        key=lambda m: (m.feed, m.date))
+        if start is not None:
+            con.execute("DELETE FROM metric_day WHERE day >= ? AND list_contains(?, metric_no)",
+                        [start, [m.no for m in plain]])
         for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
             group_list = list(group)
             con.execute(_day_base_sql(feed, date_expr, date_types[group_list[0].key],
-                                      group_list), [from_day])
-        _feed_days(con, from_day)
+                                      group_list), [start or date.min])
+        _feed_days(con, start, touched)
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions,
                   "floor_grains": list(rules.floor_grains)}
         for step in STATIC_STEPS:
@@ -337,12 +380,11 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                             "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
                             "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
                             "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
-                _keyed_metrics(con, rules, date_types, start, appended)
+                _keyed_metrics(con, rules, date_types, start, appended, touched)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
-        db.set_state(con, "scored", f"{db.get_state(con, 'data_version', '0')}:{rules.version}")
-        db.set_state(con, "scored_run", str(last_run or 0))
-        db.set_state(con, "scored_data_end", str(data_end or date.min))
-        db.set_state(con, "rules_version", rules.version)
+        db.set_states(con, scored=f"{db.get_state(con, 'data_version', '0')}:{rules.version}",
+                      scored_run=str(last_run or 0), scored_data_end=str(data_end or date.min),
+                      rules_version=rules.version)
         managers, periods, rows = con.execute(
             "SELECT count(DISTINCT manager_no), count(DISTINCT period_no), count(*) "
             "FROM metric_run").fetchall()[0]
@@ -370,30 +412,42 @@ def _joins_as_written(con: duckdb.DuckDBPyConnection):
 
 
 def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str, str],
-                   start: date | None, appended: date | None) -> None:
-    """Distinct and entropy metrics per period being redone (from `start`; None: all). After
-    rows were only appended from day `appended` on, distinct counts build on the stored ones."""
+                   start: date | None, appended: date | None,
+                   touched: frozenset[str] | None) -> None:
+    """Distinct and entropy metrics per period being redone (from `start`; None: all). One that
+    no new load can have changed keeps its stored counts (keyed_count); after rows were only
+    appended from day `appended` on, distinct counts build on the stored ones."""
     con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_no INTEGER, "
                 "period_no INTEGER, metric_no INTEGER, distinct_k BIGINT, entropy DOUBLE, "
                 "n BIGINT)")
     # a period being redone is recounted whole, from its first day
     first = con.execute("SELECT min(period_start) FROM periods").fetchall()[0][0]
+    if first is None:
+        return
+    keyed = [m for m in rules.metrics if m.kind in ("distinct", "entropy")]
+    kept = [m.no for m in keyed if not _stale(m, touched)]
+    if kept:
+        con.execute("INSERT INTO metric_keyed SELECT c.manager_no, p.period_no, c.metric_no, "
+                    "c.distinct_k, c.entropy, c.n FROM keyed_count c JOIN periods p "
+                    "USING (period_key) WHERE list_contains(?, c.metric_no)", [kept])
     last_run = int(db.get_state(con, "scored_run") or 0)
-    for m in rules.metrics:
-        if m.kind not in ("distinct", "entropy") or first is None:
-            continue
+    for m in keyed:
         date_type = types[m.key]
-        if (m.kind == "distinct" and appended is not None
+        if m.no in kept:
+            continue
+        if (m.kind == "distinct" and appended is not None and m.feed in FEED_TABLES
                 and _appended_only(con, m, date_type, appended, last_run)):
             con.execute(_distinct_added_sql(m, date_type), [appended, first, appended, appended])
         else:
             con.execute(_keyed_sql(m, date_type), [first])
+    # the kept counts are stored already
     if start is not None:
-        con.execute("DELETE FROM distinct_count WHERE period_key IN (SELECT period_key "
-                    "FROM score_period WHERE period_end >= ?)", [start])
-    con.execute("INSERT INTO distinct_count SELECT k.manager_no, p.period_key, k.metric_no, "
-                "k.distinct_k, k.n FROM metric_keyed k JOIN periods p USING (period_no) "
-                "JOIN rule_metric rm USING (metric_no) WHERE rm.kind = 'distinct'")
+        con.execute("DELETE FROM keyed_count WHERE period_key IN (SELECT period_key "
+                    "FROM score_period WHERE period_end >= ?) AND NOT list_contains(?, "
+                    "metric_no)", [start, kept])
+    con.execute("INSERT INTO keyed_count SELECT k.manager_no, p.period_key, k.metric_no, "
+                "k.distinct_k, k.entropy, k.n FROM metric_keyed k JOIN periods p "
+                "USING (period_no) WHERE NOT list_contains(?, k.metric_no)", [kept])
 
 
 def _insert_rules(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:

@@ -199,14 +199,23 @@ CREATE TABLE IF NOT EXISTS metric_day (   -- additive metrics per manager and we
     n               BIGINT NOT NULL
 );
 
--- Distinct counts (clients reached, industries, course subjects) per manager, period and metric,
--- kept from run to run: they do not add up across days, so a week of new rows after the last
--- day scored adds its first-seen values to these instead of recounting the whole quarter.
-CREATE TABLE IF NOT EXISTS distinct_count (
+-- The fragments (as in metric_day) each feed has rows in: a feed with none in a period was not
+-- delivered for it. Kept from run to run, so a rescore after new data looks only at its days.
+CREATE TABLE IF NOT EXISTS feed_day (
+    feed            VARCHAR NOT NULL,
+    day             DATE NOT NULL
+);
+
+-- Distinct counts (clients reached, industries, course subjects) and entropies (channel and
+-- subject spread) per manager, period and metric, kept from run to run: they do not add up
+-- across days, so a week of new rows after the last day scored adds its first-seen values to
+-- these instead of recounting the quarter, and a metric whose feed got no new rows keeps them.
+CREATE TABLE IF NOT EXISTS keyed_count (
     manager_no      INTEGER NOT NULL,
     period_key      INTEGER NOT NULL,
     metric_no       INTEGER NOT NULL,
     distinct_k      BIGINT NOT NULL,
+    entropy         DOUBLE,                -- entropy metrics only
     n               BIGINT NOT NULL        -- the rows behind them
 );
 

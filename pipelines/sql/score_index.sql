@@ -1,6 +1,7 @@
--- Awareness index = weighted mean of the dimensions, the conduct gate, and the ranks.
+-- Awareness index = weighted mean of the dimensions, the conduct gate, the ranks, and the
+-- movement against the same grain's previous period.
 -- Inputs: dimension_run, metric_run (this run's scores on integer keys), rule_dimension,
--- rule_metric, rule_gate, score_manager, roster, periods.
+-- rule_metric, rule_gate, score_manager, roster, periods, awareness_index (stored periods).
 INSERT INTO awareness_index
 WITH joined AS (
     SELECT d.*, rd.weight,
@@ -41,23 +42,41 @@ gated AS (
     JOIN roster r USING (manager_id)
     LEFT JOIN conduct c USING (manager_no, period_no)
 ),
-ranked AS (        -- ranks within the period on its integer key; names and labels come after
+ranked AS (        -- ranks within the period on its integer key; names and labels come after.
+                   -- On the score to 9 decimals: sums run in parallel end in different last
+                   -- bits from run to run, and two equal scores must tie every time.
     SELECT *,
            CASE WHEN eligible AND enough THEN rank() OVER (
-               PARTITION BY period_no, eligible AND enough ORDER BY score DESC) END
+               PARTITION BY period_no, eligible AND enough ORDER BY round(score, 9) DESC) END
                AS rank_overall,
            CASE WHEN eligible AND enough THEN rank() OVER (
                PARTITION BY period_no, peer_group, eligible AND enough
-               ORDER BY score DESC) END AS rank_peer
+               ORDER BY round(score, 9) DESC) END AS rank_peer
     FROM gated
 ),
 final AS (
     SELECT m.manager_id, pr.grain, pr.period, r.score, r.dimensions_used,
            CASE WHEN r.enough THEN 'ok' ELSE 'insufficient_data' END AS status,
            r.eligible, r.gate_reason, r.rank_overall, r.rank_peer,
-           $rules_version AS rules_version
+           $rules_version AS rules_version,
+           CASE pr.grain          -- the label of the same grain's previous period
+               WHEN 'week' THEN strftime(pr.period_start - 7, '%G-W%V')
+               WHEN 'month' THEN strftime(pr.period_start - INTERVAL 1 MONTH, '%Y-%m')
+               ELSE CAST(year(pr.period_start - INTERVAL 3 MONTH) AS VARCHAR) || 'Q'
+                    || CAST(quarter(pr.period_start - INTERVAL 3 MONTH) AS VARCHAR)
+           END AS prev_period
     FROM ranked r
     JOIN score_manager m USING (manager_no)
     JOIN periods pr USING (period_no)
+),
+earlier AS (       -- rank movement: the previous period is either redone here too, or stored
+                   -- (this run deleted the stored rows of every period it redoes)
+    SELECT manager_id, grain, period, score, rank_overall FROM final
+    UNION ALL
+    SELECT manager_id, grain, period, score, rank_overall FROM awareness_index
 )
-SELECT *, NULL, NULL, NULL, NULL FROM final;
+SELECT f.* EXCLUDE (prev_period), e.score, e.rank_overall, e.rank_overall - f.rank_overall,
+       f.score - e.score
+FROM final f
+LEFT JOIN earlier e
+  ON e.manager_id = f.manager_id AND e.grain = f.grain AND e.period = f.prev_period;

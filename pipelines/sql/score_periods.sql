@@ -1,9 +1,12 @@
 -- Periods: every day with data, placed in its ISO week, month and quarter (a quarter is a
--- season). Inputs: metric_day, feed_days, score_context. Builds periods, period_day, feed_period.
+-- season). Inputs: metric_day, feed_day, score_context, score_redo (the first day of the
+-- periods being redone). Builds periods, period_day, feed_period.
 -- period_no is this run's integer key for a period: the scoring joins run on it.
 CREATE OR REPLACE TEMP TABLE period_day AS
 WITH days AS (
-    SELECT day FROM metric_day UNION SELECT day FROM feed_days
+    SELECT day FROM metric_day WHERE day >= (SELECT first_day FROM score_redo)
+    UNION
+    SELECT day FROM feed_day WHERE day >= (SELECT first_day FROM score_redo)
 ),
 final AS (
     SELECT day, 'week' AS grain, strftime(day, '%G-W%V') AS period,
@@ -46,4 +49,4 @@ FROM period_day pd JOIN periods p USING (grain, period);
 -- feed never fed, or an export that stopped) gives its metrics the status no_feed.
 CREATE OR REPLACE TEMP TABLE feed_period AS
 SELECT DISTINCT f.feed, p.period_no
-FROM feed_days f JOIN period_day p USING (day);
+FROM feed_day f JOIN period_day p USING (day);
