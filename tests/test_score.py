@@ -377,6 +377,70 @@ def test_distinct_counts_are_recounted_when_earlier_rows_reach_past_the_last_day
     assert _tables(roster_loaded) == incremental
 
 
+def _feeds_read(monkeypatch) -> list[str]:
+    """The feeds the next rescore reads for per-day sums and distinct/entropy counts."""
+    read = []
+    monkeypatch.setattr(score, "_day_base_sql", lambda feed, d, t, ms, f=score._day_base_sql:
+                        read.append(feed) or f(feed, d, t, ms))
+    for name, original in (("_keyed_sql", score._keyed_sql),
+                           ("_distinct_added_sql", score._distinct_added_sql)):
+        monkeypatch.setattr(score, name, lambda m, t, f=original: read.append(m.feed) or f(m, t))
+    return read
+
+
+def test_a_feed_without_new_rows_keeps_its_stored_sums_and_counts(roster_loaded, tmp_path,
+                                                                   monkeypatch):
+    # marketing (industries, channel spread) and courses up to Sunday 17 May; then only a
+    # week of contacts arrives: May and Q2 are redone, from the other feeds' stored rows
+    may = [_mkt(i, "A1", day=4 + i, industry=["建材", "物流", "農業"][i % 3],
+                channel=["supply_chain", "referral"][i % 2]) for i in range(12)]
+    courses = [_learn(i, "A1", when=f"2026-05-{4 + i:02d} 20:00",
+                      category=["credit", "law", "ethics"][i % 3]) for i in range(12)]
+    build(roster_loaded, tmp_path, marketing=may, learning=courses,
+          contacts=[_contact(i, "A2", day=4 + i) for i in range(12)])
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "week21.csv", [
+        _contact(30 + i, "A2", day=18 + i) for i in range(3)])])
+    read = _feeds_read(monkeypatch)
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(roster_loaded.rules_path))
+    assert not result.full and set(read) == {"client_contact"}
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    assert metric(con, "A1", "industry_breadth")[0] == 3      # kept, in the redone May
+    assert metric(con, "A1", "channel_diversity")[0] == pytest.approx(1 / math.log(6) * math.log(2))
+    con.close()
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
+    assert _tables(roster_loaded) == incremental
+
+
+def test_a_metric_on_the_last_day_is_redone_when_only_another_feed_moves_it(
+        roster_loaded, tmp_path, monkeypatch):
+    # follow-ups due 20 May count once the data reaches that day (follow_up_due <= data_end()):
+    # marketing rows alone move the last day, and the contacts' follow-up metrics follow
+    contacts = [_contact(i, "A2", day=4 + i, follow_up_due="2026-05-20",
+                         follow_up_done_at="2026-05-19 10:00" if i % 2 else "")
+                for i in range(12)]
+    build(roster_loaded, tmp_path, contacts=contacts,
+          marketing=[_mkt(i, "A1", day=4 + i) for i in range(12)])
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    assert metric(con, "A2", "follow_up_on_time")[2] == "insufficient_data"   # none due yet
+    con.close()
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "week21.csv", [
+        _mkt(30 + i, "A1", day=18 + i) for i in range(5)])])
+    read = _feeds_read(monkeypatch)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert not score.score(con, load_rules(roster_loaded.rules_path)).full
+    assert "client_contact" in read
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    assert metric(con, "A2", "follow_up_on_time")[0] == pytest.approx(0.5)
+    con.close()
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
+    assert _tables(roster_loaded) == incremental
+
+
 def test_explain_names_the_rows_behind_a_metric(roster_loaded, tmp_path):
     from pipelines.explain import explain
     rows = [_mkt(i, "A1", day=4 + i, proactive="Y" if i < 3 else "N") for i in range(5)]
