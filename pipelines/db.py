@@ -37,11 +37,12 @@ def warehouse(db_path: Path, memory_limit: str | None = None):
 
 # Bump when a score mart's columns change. Marts are derived data: an older warehouse drops them
 # (the next `score` rebuilds them in full); loaded feed rows are never touched.
-MART_VERSION = "11"
+MART_VERSION = "12"
 MARTS = ("score_manager", "metric_day", "metric_score", "metric_value", "score_period",
          "dimension_score", "awareness_index", "rule_metric", "rule_dimension", "rule_gate",
          "rule_team_metric", "team_score", "keyed_count", "dimension_value",
-         "dimension_fallback", "score_dimension", "feed_day", "distinct_count")
+         "dimension_fallback", "score_dimension", "feed_day", "distinct_count",
+         "keyed_seen")
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
@@ -58,7 +59,7 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DROP {'VIEW' if kinds[table] == 'VIEW' else 'TABLE'} {table}")
     # every trace of earlier scoring goes with them, so the next `score` starts over
     con.execute("DELETE FROM pipeline_state WHERE key IN ('scored', 'published', 'scored_run', "
-                "'scored_data_end', 'rules_version')")
+                "'scored_data_end', 'rules_version', 'keyed_seen_from')")
 
 
 def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:

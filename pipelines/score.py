@@ -154,14 +154,15 @@ def _keyed_sql(m: Metric, date_type: str) -> str:
             "GROUP BY ALL")
 
 
-def _distinct_added_sql(m: Metric, date_type: str) -> str:
+def _distinct_added_sql(m: Metric, date_type: str, seen: bool) -> str:
     """A distinct metric after rows were only appended from day A on (parameters: A, the first
     day of the periods being redone, A, A): each period's stored count plus the values first
     seen in it from A on. A value's last day before A is looked up only for the values the new
-    rows hold, so the quarter's older rows are not sorted again."""
+    rows hold: in keyed_seen if `seen`, else in the periods' older rows."""
     on_or_after = _on_or_after(m.date, date_type)
     new = _keyed_rows(m, on_or_after)
-    old = _keyed_rows(m, f"{on_or_after} AND NOT ({on_or_after})")
+    old = (f"SELECT day, k FROM keyed_seen WHERE metric_no = {m.no} AND day >= ? AND day < ?"
+           if seen else _keyed_rows(m, f"{on_or_after} AND NOT ({on_or_after})"))
     return (f"INSERT INTO metric_keyed WITH new AS ({new}), "
             "old AS (SELECT CAST(NULL AS VARCHAR) AS manager_id, max(day) AS day, k "
             f"FROM ({old}) WHERE k IN (SELECT k FROM new) GROUP BY k), "
@@ -171,6 +172,19 @@ def _distinct_added_sql(m: Metric, date_type: str) -> str:
             "AND p.period_start < ?) "
             f"SELECT manager_no, period_no, {m.no}, sum(distinct_k), NULL, sum(n) FROM "
             "(SELECT * FROM added UNION ALL SELECT * FROM kept) GROUP BY ALL")
+
+
+def _seen_sql(m: Metric, date_type: str) -> str:
+    """Insert into keyed_seen the metric's values dated on or after the parameter, each with
+    the last fragment it was seen in."""
+    return (f"INSERT INTO keyed_seen SELECT {m.no}, k, max(day) FROM "
+            f"({_keyed_rows(m, _on_or_after(m.date, date_type))}) GROUP BY k")
+
+
+def _periods_from(day: date) -> date:
+    """The first day of the periods a day falls in: its week's or its quarter's first day."""
+    return min(date(day.year, day.month - (day.month - 1) % 3, 1),
+               day - timedelta(days=day.weekday()))
 
 
 def _appended_only(con: duckdb.DuckDBPyConnection, m: Metric, date_type: str, since: date,
@@ -200,11 +214,8 @@ def _feed_days(con: duckdb.DuckDBPyConnection, start: date | None,
         con.execute("INSERT INTO feed_day " + " UNION ALL ".join(parts),
                     [p for t in feeds for p in (t, start or date.min)])
     # the periods being redone start on or after the first day of start's quarter or week
-    first = (date.min if start is None else
-             min(date(start.year, start.month - (start.month - 1) % 3, 1),
-                 start - timedelta(days=start.weekday())))
     con.execute("CREATE OR REPLACE TEMP TABLE score_redo AS SELECT CAST(? AS DATE) AS first_day",
-                [first])
+                [date.min if start is None else _periods_from(start)])
 
 
 def define_context(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -336,7 +347,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     try:
         if start is None:
             for table in (*RULE_TABLES, "score_manager", "metric_day", *VALUE_TABLES,
-                          "score_period", "keyed_count", "score_dimension",
+                          "score_period", "keyed_count", "keyed_seen", "score_dimension",
                           "dimension_fallback", *PERIOD_TABLES):
                 con.execute(f"DELETE FROM {table}")
             _insert_rules(con, rules)
@@ -380,7 +391,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                             "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
                             "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
                             "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
-                _keyed_metrics(con, rules, date_types, start, appended, touched)
+                _keyed_metrics(con, rules, date_types, start, appended, touched, data_end)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
         db.set_states(con, scored=f"{db.get_state(con, 'data_version', '0')}:{rules.version}",
                       scored_run=str(last_run or 0), scored_data_end=str(data_end or date.min),
@@ -413,7 +424,7 @@ def _joins_as_written(con: duckdb.DuckDBPyConnection):
 
 def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str, str],
                    start: date | None, appended: date | None,
-                   touched: frozenset[str] | None) -> None:
+                   touched: frozenset[str] | None, data_end: date | None) -> None:
     """Distinct and entropy metrics per period being redone (from `start`; None: all). One that
     no new load can have changed keeps its stored counts (keyed_count); after rows were only
     appended from day `appended` on, distinct counts build on the stored ones."""
@@ -431,15 +442,31 @@ def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str
                     "c.distinct_k, c.entropy, c.n FROM keyed_count c JOIN periods p "
                     "USING (period_key) WHERE list_contains(?, c.metric_no)", [kept])
     last_run = int(db.get_state(con, "scored_run") or 0)
+    # keyed_seen holds every value seen from this day on (all of them for a kept metric: its
+    # feed has no new rows); the next rescore starts from the periods the day after the last
+    # day with data falls in, and needs only the values seen from their first day
+    seen_from = db.get_state(con, "keyed_seen_from")
+    seen = bool(seen_from) and start is not None and date.fromisoformat(seen_from) <= first
+    next_from = _periods_from(data_end + timedelta(days=1)) if data_end else date.max
     for m in keyed:
         date_type = types[m.key]
         if m.no in kept:
             continue
         if (m.kind == "distinct" and appended is not None and m.feed in FEED_TABLES
                 and _appended_only(con, m, date_type, appended, last_run)):
-            con.execute(_distinct_added_sql(m, date_type), [appended, first, appended, appended])
+            with _joins_as_written(con):    # the hash table on the new values, not the seen
+                con.execute(_distinct_added_sql(m, date_type, seen),
+                            [appended, first, appended, appended])
+            if seen:    # the appended values join the ones seen before them
+                con.execute(_seen_sql(m, date_type), [appended])
+                continue
         else:
             con.execute(_keyed_sql(m, date_type), [first])
+        if m.kind == "distinct":
+            con.execute("DELETE FROM keyed_seen WHERE metric_no = ?", [m.no])
+            con.execute(_seen_sql(m, date_type), [next_from])
+    con.execute("DELETE FROM keyed_seen WHERE day < ?", [next_from])
+    db.set_state(con, "keyed_seen_from", next_from.isoformat())
     # the kept counts are stored already
     if start is not None:
         con.execute("DELETE FROM keyed_count WHERE period_key IN (SELECT period_key "

@@ -332,7 +332,7 @@ def test_a_week_appended_adds_to_the_stored_distinct_counts(roster_loaded, tmp_p
     load.load_paths(roster_loaded, [write_csv(tmp_path / "week21.csv", new)])
     added = []
     monkeypatch.setattr(score, "_distinct_added_sql",
-                        lambda m, t, f=score._distinct_added_sql: added.append(m.key) or f(m, t))
+                        lambda m, *a, f=score._distinct_added_sql: added.append(m.key) or f(m, *a))
     with db.warehouse(roster_loaded.db_path) as con:
         result = score.score(con, load_rules(roster_loaded.rules_path))
     assert not result.full and "clients_reached" in added   # built on the stored counts
@@ -345,6 +345,39 @@ def test_a_week_appended_adds_to_the_stored_distinct_counts(roster_loaded, tmp_p
     incremental = _tables(roster_loaded)
     with db.warehouse(roster_loaded.db_path) as con:
         assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
+    assert _tables(roster_loaded) == incremental
+
+
+def test_distinct_counts_stay_exact_over_appended_weeks_across_a_quarter(roster_loaded, tmp_path,
+                                                                         monkeypatch):
+    # clients C0-C4 in May; then three appends, the second and third into a new quarter:
+    # each looks up earlier sightings in keyed_seen, as the one before left it
+    build(roster_loaded, tmp_path,
+          contacts=[_contact(i, "A2", day=4 + i, client_id=f"C{i % 5}") for i in range(20)])
+    lookups = []
+    monkeypatch.setattr(score, "_distinct_added_sql", lambda m, t, seen, f=score._distinct_added_sql:
+                        lookups.append((m.key, seen)) or f(m, t, seen))
+    rules = load_rules(roster_loaded.rules_path)
+    reached = []
+    for n, (day, clients) in enumerate((("2026-06-29", "C1 C8"), ("2026-07-02", "C8 C9"),
+                                        ("2026-07-06", "C1 C9 C3"))):
+        rows = [_contact(100 * (n + 1) + i, "A2", client_id=c, occurred_at=f"{day} 10:00",
+                         logged_at=f"{day} 11:00") for i, c in enumerate(clients.split())]
+        load.load_paths(roster_loaded, [write_csv(tmp_path / f"batch{n}.csv", rows)])
+        with db.warehouse(roster_loaded.db_path) as con:
+            assert not score.score(con, rules).full
+        con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+        reached.append([(metric(con, "A2", "clients_reached", g, p) or [None])[0] for g, p in (
+            ("week", "2026-W27"), ("month", "2026-06"), ("month", "2026-07"),
+            ("quarter", "2026Q2"), ("quarter", "2026Q3"))])
+        con.close()
+    assert lookups == [("clients_reached", True)] * 3
+    assert reached == [[2, 2, None, 6, None],    # C8 is new to Q2, C1 is not
+                       [3, 2, 2, 6, 2],          # W27 runs into July: C1 C8 C9
+                       [3, 2, 4, 6, 4]]          # W28 (C1 C9 C3) adds C1 and C3 to July and Q3
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, rules, force=True).full
     assert _tables(roster_loaded) == incremental
 
 
@@ -384,7 +417,7 @@ def _feeds_read(monkeypatch) -> list[str]:
                         read.append(feed) or f(feed, d, t, ms))
     for name, original in (("_keyed_sql", score._keyed_sql),
                            ("_distinct_added_sql", score._distinct_added_sql)):
-        monkeypatch.setattr(score, name, lambda m, t, f=original: read.append(m.feed) or f(m, t))
+        monkeypatch.setattr(score, name, lambda m, *a, f=original: read.append(m.feed) or f(m, *a))
     return read
 
 

@@ -219,6 +219,16 @@ CREATE TABLE IF NOT EXISTS keyed_count (
     n               BIGINT NOT NULL        -- the rows behind them
 );
 
+-- The values each distinct metric has seen since the first day of the periods the next new
+-- day falls in (its week and quarter), with the last fragment each was seen in: when rows are
+-- appended after the last day scored, a value counts as new in a period unless seen earlier in
+-- it, and this answers that without reading the quarter's rows again.
+CREATE TABLE IF NOT EXISTS keyed_seen (
+    metric_no       INTEGER NOT NULL,
+    k               UBIGINT NOT NULL,      -- hash of manager and value, as the scoring keys them
+    day             DATE NOT NULL          -- the last fragment it was seen in
+);
+
 -- Every period scored, under a key that stays the same from run to run: kind of period times a
 -- million plus the days from 1970 to its first day; and the rules version that scored it (new
 -- rules rescore every period, so one version holds for all of a period's rows).
