@@ -236,18 +236,17 @@ def define_context(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("SELECT data_end FROM score_context").fetchall()[0][0]
 
 
-def _incremental_since(con: duckdb.DuckDBPyConnection,
-                       rules: Rules) -> tuple[date, frozenset[str]] | None:
+def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules,
+                       state: dict[str, str]) -> tuple[date, frozenset[str]] | None:
     """Where rescoring must start after the loads since the last scoring, and the feeds those
     loads touched; None: start over.
 
     Rules, roster or marts that changed call for a full rescore; otherwise the earliest day any
     new load touched, or the day after the previous last day with data if earlier (running
     periods and 'due by the last day' metrics move with the last day)."""
-    if db.get_state(con, "rules_version") != rules.version:
+    if state.get("rules_version") != rules.version:
         return None
-    last_run = db.get_state(con, "scored_run")
-    previous_end = db.get_state(con, "scored_data_end")
+    last_run, previous_end = state.get("scored_run"), state.get("scored_data_end")
     if not last_run or not previous_end:
         return None
     if not con.execute("SELECT count(*) FROM awareness_index").fetchall()[0][0]:
@@ -329,7 +328,9 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
            t0: float) -> ScoreResult:
     data_end = define_context(con)
     date_types = check_metric_sql(con, rules)
-    start, touched = (None, None) if force else (_incremental_since(con, rules) or (None, None))
+    state = db.get_states(con)
+    start, touched = ((None, None) if force else
+                      (_incremental_since(con, rules, state) or (None, None)))
     if start is not None and data_end is not None:
         # data that ends earlier than before (rows voided or corrected away) moves the running
         # periods back to where it ends now
@@ -338,7 +339,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
         # never later than what new loads require, or their days would stay stale
         start = min(start, parse_period(since)[2])
         touched = None      # asked for: every metric is counted again from there
-    previous_end = db.get_state(con, "scored_data_end")
+    previous_end = state.get("scored_data_end")
     # new rows only from the day after the previous last day on: stored distinct counts can be
     # added to instead of recounted
     appended = (start if start is not None and not since and previous_end
@@ -346,7 +347,8 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     con.begin()
     try:
         if start is None:
-            for table in (*RULE_TABLES, "score_manager", "metric_day", *VALUE_TABLES,
+            for table in (*RULE_TABLES, "score_manager", "metric_day", "metric_month",
+                          *VALUE_TABLES,
                           "score_period", "keyed_count", "keyed_seen", "score_dimension",
                           "dimension_fallback", *PERIOD_TABLES):
                 con.execute(f"DELETE FROM {table}")
@@ -358,13 +360,21 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
         plain = sorted((m for m in rules.metrics
                         if m.kind not in ("distinct", "entropy") and _stale(m, touched)),
                        key=lambda m: (m.feed, m.date))
+        redone = [m.no for m in plain]
         if start is not None:
             con.execute("DELETE FROM metric_day WHERE day >= ? AND list_contains(?, metric_no)",
-                        [start, [m.no for m in plain]])
+                        [start, redone])
         for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
             group_list = list(group)
             con.execute(_day_base_sql(feed, date_expr, date_types[group_list[0].key],
                                       group_list), [start or date.min])
+        # the month sums of the months from start's on: a quarter adds up three of them
+        month = date.min if start is None else start.replace(day=1)
+        con.execute("DELETE FROM metric_month WHERE month >= ? AND list_contains(?, metric_no)",
+                    [month, redone])
+        con.execute("INSERT INTO metric_month SELECT manager_no, date_trunc('month', day), "
+                    "metric_no, sum(num), sum(den), sum(n) FROM metric_day WHERE day >= ? "
+                    "AND list_contains(?, metric_no) GROUP BY ALL", [month, redone])
         _feed_days(con, start, touched)
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions,
                   "floor_grains": list(rules.floor_grains)}
@@ -391,9 +401,10 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                             "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
                             "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
                             "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
-                _keyed_metrics(con, rules, date_types, start, appended, touched, data_end)
+                _keyed_metrics(con, rules, date_types, (start, appended, touched, data_end),
+                               state)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
-        db.set_states(con, scored=f"{db.get_state(con, 'data_version', '0')}:{rules.version}",
+        db.set_states(con, scored=f"{state.get('data_version', '0')}:{rules.version}",
                       scored_run=str(last_run or 0), scored_data_end=str(data_end or date.min),
                       rules_version=rules.version)
         managers, periods, rows = con.execute(
@@ -423,11 +434,13 @@ def _joins_as_written(con: duckdb.DuckDBPyConnection):
 
 
 def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str, str],
-                   start: date | None, appended: date | None,
-                   touched: frozenset[str] | None, data_end: date | None) -> None:
-    """Distinct and entropy metrics per period being redone (from `start`; None: all). One that
-    no new load can have changed keeps its stored counts (keyed_count); after rows were only
-    appended from day `appended` on, distinct counts build on the stored ones."""
+                   redo: tuple[date | None, date | None, frozenset[str] | None, date | None],
+                   state: dict[str, str]) -> None:
+    """Distinct and entropy metrics per period being redone (redo: from `start`, None: all;
+    `appended`, `touched`, `data_end` as in _score). One that no new load can have changed
+    keeps its stored counts (keyed_count); after rows were only appended from day `appended`
+    on, distinct counts build on the stored ones."""
+    start, appended, touched, data_end = redo
     con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_no INTEGER, "
                 "period_no INTEGER, metric_no INTEGER, distinct_k BIGINT, entropy DOUBLE, "
                 "n BIGINT)")
@@ -441,11 +454,11 @@ def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str
         con.execute("INSERT INTO metric_keyed SELECT c.manager_no, p.period_no, c.metric_no, "
                     "c.distinct_k, c.entropy, c.n FROM keyed_count c JOIN periods p "
                     "USING (period_key) WHERE list_contains(?, c.metric_no)", [kept])
-    last_run = int(db.get_state(con, "scored_run") or 0)
+    last_run = int(state.get("scored_run") or 0)
     # keyed_seen holds every value seen from this day on (all of them for a kept metric: its
     # feed has no new rows); the next rescore starts from the periods the day after the last
     # day with data falls in, and needs only the values seen from their first day
-    seen_from = db.get_state(con, "keyed_seen_from")
+    seen_from = state.get("keyed_seen_from")
     seen = bool(seen_from) and start is not None and date.fromisoformat(seen_from) <= first
     next_from = _periods_from(data_end + timedelta(days=1)) if data_end else date.max
     for m in keyed:

@@ -199,6 +199,17 @@ CREATE TABLE IF NOT EXISTS metric_day (   -- additive metrics per manager and we
     n               BIGINT NOT NULL
 );
 
+-- The same sums per manager and month: a quarter adds up its three months, and a rescore after
+-- new data sums again only the months from the first day it redoes.
+CREATE TABLE IF NOT EXISTS metric_month (
+    manager_no      INTEGER NOT NULL,
+    month           DATE NOT NULL,         -- its first day
+    metric_no       INTEGER NOT NULL,
+    num             DOUBLE,
+    den             DOUBLE,
+    n               BIGINT NOT NULL
+);
+
 -- The fragments (as in metric_day) each feed has rows in: a feed with none in a period was not
 -- delivered for it. Kept from run to run, so a rescore after new data looks only at its days.
 CREATE TABLE IF NOT EXISTS feed_day (

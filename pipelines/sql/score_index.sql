@@ -74,6 +74,7 @@ earlier AS (       -- rank movement: the previous period is either redone here t
     SELECT manager_id, grain, period, score, rank_overall FROM final
     UNION ALL
     SELECT manager_id, grain, period, score, rank_overall FROM awareness_index
+    WHERE period IN (SELECT prev_period FROM final)   -- labels differ between the grains
 )
 SELECT f.* EXCLUDE (prev_period), e.score, e.rank_overall, e.rank_overall - f.rank_overall,
        f.score - e.score

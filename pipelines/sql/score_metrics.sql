@@ -1,6 +1,7 @@
 -- Metric values per manager, period and metric, normalised to 0-100.
--- Inputs: metric_day (additive metrics, per fragment), metric_keyed (distinct/entropy metrics,
--- per period), period_day, periods, feed_period, score_manager, roster, rule_metric, targets.
+-- Inputs: metric_day and metric_month (additive metrics, per fragment and per month),
+-- metric_keyed (distinct/entropy metrics, per period), period_day, periods, feed_period,
+-- score_manager, roster, rule_metric, targets.
 -- The arithmetic runs on integer keys over narrow rows (metric_run), and the rows are stored
 -- on them (metric_value, read through the view metric_score): carrying text keys through the
 -- joins and windows of millions of rows, or writing them, cost more than the arithmetic.
@@ -49,26 +50,24 @@ frag AS (         -- each fragment day of the periods being scored, with its wee
            max(period_no) FILTER (WHERE grain = 'quarter') AS quarter_no
     FROM period_day GROUP BY day
 ),
-rows AS NOT MATERIALIZED (
-    SELECT md.manager_no, md.metric_no, md.num, md.den, md.n, f.*
-    FROM metric_day md
-    JOIN frag f USING (day)
+months AS (       -- the months of those days, with their month and quarter where scored
+    SELECT month_start, max(month_no) AS month_no, max(quarter_no) AS quarter_no
+    FROM frag GROUP BY month_start
 ),
 month_sums AS (    -- per month, also a month not scored itself whose quarter is: a quarter is
-                   -- summed from three month sums, not from its dozen fragments again
-    SELECT manager_no, metric_no, month_start, month_no, quarter_no,
-           sum(num) AS num, sum(den) AS den, sum(n) AS n
-    FROM rows
-    WHERE month_no IS NOT NULL OR quarter_no IS NOT NULL
-    GROUP BY ALL
+                   -- summed from three stored month sums, not from its dozen fragments again
+    SELECT mm.manager_no, mm.metric_no, m.month_no, m.quarter_no, mm.num, mm.den, mm.n
+    FROM metric_month mm
+    JOIN months m ON m.month_start = mm.month
 ),
 measured AS (      -- the additive metrics summed per period, and the distinct/entropy ones
                    -- counted per period
-    SELECT cell(week_no, metric_no, manager_no) AS cell,
-           sum(num) AS num, sum(den) AS den, sum(n) AS n,
+    SELECT cell(f.week_no, md.metric_no, md.manager_no) AS cell,
+           sum(md.num) AS num, sum(md.den) AS den, sum(md.n) AS n,
            CAST(NULL AS BIGINT) AS distinct_k, CAST(NULL AS DOUBLE) AS entropy
-    FROM rows
-    WHERE week_no IS NOT NULL
+    FROM metric_day md
+    JOIN frag f USING (day)
+    WHERE f.week_no IS NOT NULL
     GROUP BY 1
     UNION ALL
     SELECT cell(month_no, metric_no, manager_no), num, den, n, NULL, NULL
