@@ -454,12 +454,15 @@ def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
 
 
 def _day_expr(spec: Feed, alias: str, typed: bool) -> str:
-    """SQL for the day a row counts on, over `checked` (typed) or the feed table itself.
+    """SQL for the earliest day a row can count on, over `checked` (typed) or the feed table
+    itself: the least of its dates and times, as a metric may be dated by any of them (a
+    follow-up by its due date, which a careless export can put before the contact).
     (The roster has none: a roster change reaches every period.)"""
     if spec.name == "targets":
         return f"CAST(try_strptime({alias}period || '-01', '%Y-%m-%d') AS DATE)"
-    column = f"t__{spec.time_column}" if typed else spec.time_column
-    return f"CAST({alias}{column} AS DATE)"
+    days = [f"CAST({alias}{'t__' if typed else ''}{c.name} AS DATE)" for c in spec.columns
+            if c.type in ("date", "timestamp")]
+    return f"least({', '.join(days)})"
 
 
 def _pseudonym_map(con: duckdb.DuckDBPyConnection, settings: Settings, column: str) -> str | None:

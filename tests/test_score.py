@@ -355,8 +355,9 @@ def test_distinct_counts_stay_exact_over_appended_weeks_across_a_quarter(roster_
     build(roster_loaded, tmp_path,
           contacts=[_contact(i, "A2", day=4 + i, client_id=f"C{i % 5}") for i in range(20)])
     lookups = []
-    monkeypatch.setattr(score, "_distinct_added_sql", lambda m, t, seen, f=score._distinct_added_sql:
-                        lookups.append((m.key, seen)) or f(m, t, seen))
+    added = score._distinct_added_sql
+    monkeypatch.setattr(score, "_distinct_added_sql",
+                        lambda m, t, seen: lookups.append((m.key, seen)) or added(m, t, seen))
     rules = load_rules(roster_loaded.rules_path)
     reached = []
     for n, (day, clients) in enumerate((("2026-06-29", "C1 C8"), ("2026-07-02", "C8 C9"),
@@ -407,6 +408,27 @@ def test_distinct_counts_are_recounted_when_earlier_rows_reach_past_the_last_day
     incremental = _tables(roster_loaded)
     with db.warehouse(roster_loaded.db_path) as con:
         assert score.score(con, rules, force=True).full
+    assert _tables(roster_loaded) == incremental
+
+
+def test_a_new_row_dated_earlier_by_another_column_is_rescored_from_that_day(roster_loaded,
+                                                                              tmp_path):
+    # a contact of Monday 18 May whose follow-up was due on 6 May (an export's slip): the
+    # follow-up metrics count it on the 6th, so the rescore must reach back to that week
+    build(roster_loaded, tmp_path, contacts=[
+        _contact(i, "A2", day=4 + i, follow_up_due=f"2026-05-{5 + i:02d}",
+                 follow_up_done_at=f"2026-05-{5 + i:02d} 09:00") for i in range(12)])
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "late.csv", [
+        _contact(50, "A2", day=18, follow_up_due="2026-05-06")])])
+    with db.warehouse(roster_loaded.db_path) as con:
+        result = score.score(con, load_rules(roster_loaded.rules_path))
+    assert not result.full and result.since.isoformat() == "2026-05-04"   # 6 May's week
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    assert metric(con, "A2", "follow_up_on_time", "week", "2026-W19")[0] == pytest.approx(6 / 7)
+    con.close()
+    incremental = _tables(roster_loaded)
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
     assert _tables(roster_loaded) == incremental
 
 
