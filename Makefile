@@ -46,6 +46,9 @@ bench-score: $(STAMP) ## full and incremental rescore of 5M generated events vs 
 bench-wall: $(STAMP) ## wall screen at 5M events: time per refresh, server memory over an hour
 	$(PY) -m bench.bench_wall
 
-clean: ## remove the generated warehouse, snapshots and demo files (keeps .venv)
-	rm -rf data/*.duckdb data/*.duckdb.wal data/snapshots data/demo data/.cache data/badges \
-		data/exports
+# where the pipelines keep their files: AWARENESS_DATA if set, as in pipelines/config.py
+DATA := $(or $(AWARENESS_DATA),data)
+
+clean: ## remove the generated warehouse, snapshots and demo files under $AWARENESS_DATA or data/ (keeps .venv)
+	rm -rf "$(DATA)"/*.duckdb "$(DATA)"/*.duckdb.wal "$(DATA)/snapshots" "$(DATA)/demo" \
+		"$(DATA)/.cache" "$(DATA)/badges" "$(DATA)/exports"

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -204,8 +204,11 @@ def cmd_celebrations(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(events, ensure_ascii=False, indent=1, default=str))
         return EXIT_OK
-    table = Table(title=f"Since {since.isoformat() if since else 'the start'}")
-    for col in ("day", "what", "who", "detail"):
+    # --since picks what award runs recorded after it (what is new to the reader); "day" is
+    # the data day it happened on, which a late export can put well before that
+    table = Table(title=f"Recorded since {since.isoformat() if since else 'the start'}")
+    local = ZoneInfo(LOCAL_TIMEZONE)
+    for col in ("day", "recorded", "what", "who", "detail"):
         table.add_column(col, overflow="fold")
     for e in events:
         who = e["subject_name"] or e["subject_id"]
@@ -214,7 +217,9 @@ def cmd_celebrations(args: argparse.Namespace) -> int:
                   "overtake": f"passed {e['other_name'] or e['other_id']}"
                               + (f" and {e['passed'] - 1} more" if (e["passed"] or 1) > 1 else "")
                               + f" to #{e['new_rank']} ({e['grain']} {e['period']})"}[e["kind"]]
-        table.add_row(str(e["occurred_on"]), e["kind"], who, detail)
+        recorded = e["recorded_at"].replace(tzinfo=UTC).astimezone(local)
+        table.add_row(str(e["occurred_on"]), f"{recorded:%Y-%m-%d %H:%M}", e["kind"], who,
+                      detail)
     console.print(table)
     return EXIT_OK
 
@@ -392,9 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", help="folder (default data/badges)")
     p.set_defaults(func=cmd_export_badges)
 
-    p = sub.add_parser("celebrations", parents=[common], help="what happened since a time",
-                       description="New badges, level-ups and overtakes recorded since a time "
-                                   "(what the wall screen celebrates), newest first.")
+    p = sub.add_parser("celebrations", parents=[common], help="what was recorded since a time",
+                       description="New badges, level-ups and overtakes recorded by award runs "
+                                   "since a time (what the wall screen celebrates), newest "
+                                   "first, each with the data day it happened on.")
     p.add_argument("--since", help="ISO time, e.g. 2026-11-28T09:00 (local time unless it has "
                                    "an offset); default: everything")
     p.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")

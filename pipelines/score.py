@@ -336,6 +336,9 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
         # periods back to where it ends now
         start = min(start, data_end)
     if since and start is not None:
+        if data_end is not None and parse_period(since)[2] > data_end:
+            raise UsageError(f"{since} starts after the last day with data ({data_end}): "
+                             "there is nothing to rescore from there")
         # never later than what new loads require, or their days would stay stale
         start = min(start, parse_period(since)[2])
         touched = None      # asked for: every metric is counted again from there

@@ -232,6 +232,8 @@ def _csv_cell(value) -> object:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"  # what Excel itself writes, and reads back as a bool
+    if isinstance(value, float):
+        return round(value, 2)   # a score to two decimals, not its last binary digits
     return safe_text(value) if isinstance(value, str) else value
 
 

@@ -349,7 +349,7 @@ def test_corrected_data_revokes_with_a_reason_and_keeps_the_history(game):
                        ("silver", "conduct gate in 2026-05: misconduct")]
 
 
-def test_celebrations_since_a_time_show_only_what_is_new(game):
+def test_celebrations_since_a_time_show_only_what_is_new(game, capsys):
     dimension(game, "A1", "risk", 97.0)
     index(game, "A1", "month", "2026-05", rank_overall=2, prev_rank=1)
     index(game, "A2", "month", "2026-05", rank_overall=1, prev_rank=2)
@@ -364,6 +364,12 @@ def test_celebrations_since_a_time_show_only_what_is_new(game):
     new = badges.celebrations(game, since=T0)
     assert sorted((e["kind"], e["subject_id"], e["subject_name"]) for e in new) == [
         ("badge", "B1", "name B1"), ("badge", "T2", "team T2")]
+    from pipelines.cli import main
+    assert main(["celebrations", "--since", "2026-07-01T17:00+08:00"]) == 0   # T0, in Taipei
+    out = capsys.readouterr().out
+    # recorded at 10:00 UTC, shown in local time next to the data day it happened on
+    assert "Recorded since 2026-07-01T17:00:00+08:00" in out
+    assert "2026-07-01 18:00" in out and "name B1" in out and "name A1" not in out
 
 
 def _snapshot(con) -> tuple[list, list]:

@@ -109,6 +109,18 @@ def test_a_period_that_does_not_exist_is_a_message(roster_loaded, capsys, label)
         assert "is not a period" in err and "2026-W42" in err and "Traceback" not in err
 
 
+def test_score_since_a_period_after_the_data_says_so(roster_loaded, tmp_path, capsys):
+    from tests.conftest import write_csv
+    row = {"contact_id": "c1", "manager_id": "A1", "client_id": "C1",
+           "occurred_at": "2026-05-04 10:00", "channel": "visit", "purpose": "service"}
+    assert main(["load", str(write_csv(tmp_path / "c.csv", [row]))]) == 0
+    assert main(["score"]) == 0
+    capsys.readouterr()
+    assert main(["score", "--since", "2027-01"]) == EXIT_USER_ERROR
+    assert "2027-01 starts after the last day with data (2026-05-04)" in capsys.readouterr().err
+    assert main(["score", "--since", "2026-W19"]) == 0     # the week of 4 May
+
+
 def test_period_labels_are_read_in_any_case(roster_loaded, tmp_path):
     from pipelines.score import parse_period
     assert parse_period(" 2026q3") == ("quarter", "2026Q3", date(2026, 7, 1))

@@ -23,7 +23,7 @@ ROSTER = [  # manager_id, name, team_id, team_name, branch, peer_group
 ]
 INDEX = [  # manager_id, grain, period, score, status, eligible, gate_reason, rank, rank_peer
     ("M1", "quarter", "2026Q3", 88.5, "ok", True, None, 1, 1),
-    ("M2", "quarter", "2026Q3", 75.0, "ok", True, None, 2, 2),
+    ("M2", "quarter", "2026Q3", 75 + 1 / 24, "ok", True, None, 2, 2),
     ("M3", "quarter", "2026Q3", 90.0, "ok", False, "floor:integrity", None, None),
     ("M4", "quarter", "2026Q3", None, "insufficient_data", True, None, None, None),
     ("X9", "quarter", "2026Q3", 99.0, "ok", True, None, 1, 1),  # no longer on the roster
@@ -270,6 +270,7 @@ def test_export_writes_xlsx_and_csv_without_formulas(closed, tmp_path):
     assert by_id["M4"]["name"] == "'@SUM(A1)"
     assert by_id["M3"]["xp_total"] == "-20.0"  # a number, not escaped text
     assert by_id["M1"]["eligible"] == "TRUE" and by_id["M4"]["score"] == ""
+    assert by_id["M2"]["score"] == "75.04"   # two decimals, not 75.04166666666667
     with paths[2].open(encoding="utf-8-sig", newline="") as f:
         team_rows = list(csv.DictReader(f))
     assert [t["team_name"] for t in team_rows] == ["T3", "甲組", "'+乙組"]
