@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
+from typing import NamedTuple
 
 import duckdb
 
@@ -20,6 +21,14 @@ STATIC_STEPS = ("score_periods.sql", "score_metrics.sql", "score_dimensions.sql"
 RULE_TABLES = ("rule_metric", "rule_dimension", "rule_gate", "rule_team_metric")
 PERIOD_TABLES = ("awareness_index", "team_score")      # by period label
 VALUE_TABLES = ("metric_value", "dimension_value")      # by period_key
+
+
+class Redo(NamedTuple):
+    """What a rescore redoes (see _score)."""
+    start: date | None                  # the first fragment redone; None: everything
+    appended: date | None               # rows were only appended from this day on
+    touched: frozenset[str] | None      # the feeds with new loads; None: count all as touched
+    data_end: date | None               # the last day with data now
 
 
 @dataclass
@@ -213,9 +222,6 @@ def _feed_days(con: duckdb.DuckDBPyConnection, start: date | None,
                  "WHERE occurred_at >= ?" for t in feeds]
         con.execute("INSERT INTO feed_day " + " UNION ALL ".join(parts),
                     [p for t in feeds for p in (t, start or date.min)])
-    # the periods being redone start on or after the first day of start's quarter or week
-    con.execute("CREATE OR REPLACE TEMP TABLE score_redo AS SELECT CAST(? AS DATE) AS first_day",
-                [date.min if start is None else _periods_from(start)])
 
 
 def define_context(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -379,6 +385,9 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                     "metric_no, sum(num), sum(den), sum(n) FROM metric_day WHERE day >= ? "
                     "AND list_contains(?, metric_no) GROUP BY ALL", [month, redone])
         _feed_days(con, start, touched)
+        # the periods being redone start on or after the first day of start's quarter or week
+        con.execute("CREATE OR REPLACE TEMP TABLE score_redo AS SELECT CAST(? AS DATE) "
+                    "AS first_day", [date.min if start is None else _periods_from(start)])
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions,
                   "floor_grains": list(rules.floor_grains)}
         for step in STATIC_STEPS:
@@ -404,8 +413,8 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                             "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
                             "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
                             "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
-                _keyed_metrics(con, rules, date_types, (start, appended, touched, data_end),
-                               state)
+                _keyed_metrics(con, rules, date_types,
+                               Redo(start, appended, touched, data_end), state)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
         db.set_states(con, scored=f"{state.get('data_version', '0')}:{rules.version}",
                       scored_run=str(last_run or 0), scored_data_end=str(data_end or date.min),
@@ -437,21 +446,18 @@ def _joins_as_written(con: duckdb.DuckDBPyConnection):
 
 
 def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str, str],
-                   redo: tuple[date | None, date | None, frozenset[str] | None, date | None],
-                   state: dict[str, str]) -> None:
-    """Distinct and entropy metrics per period being redone (redo: from `start`, None: all;
-    `appended`, `touched`, `data_end` as in _score). One that no new load can have changed
-    keeps its stored counts (keyed_count); after rows were only appended from day `appended`
-    on, distinct counts build on the stored ones."""
+                   redo: Redo, state: dict[str, str]) -> None:
+    """Distinct and entropy metrics per period being redone. One that no new load can have
+    changed keeps its stored counts (keyed_count); after rows were only appended from day
+    `redo.appended` on, distinct counts build on the stored ones."""
     start, appended, touched, data_end = redo
     con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_no INTEGER, "
                 "period_no INTEGER, metric_no INTEGER, distinct_k BIGINT, entropy DOUBLE, "
                 "n BIGINT)")
     # a period being redone is recounted whole, from its first day
     first = con.execute("SELECT min(period_start) FROM periods").fetchall()[0][0]
-    if first is None:
-        return
-    keyed = [m for m in rules.metrics if m.kind in ("distinct", "entropy")]
+    keyed = [m for m in rules.metrics
+             if m.kind in ("distinct", "entropy") and first is not None]
     kept = [m.no for m in keyed if not _stale(m, touched)]
     if kept:
         con.execute("INSERT INTO metric_keyed SELECT c.manager_no, p.period_no, c.metric_no, "
@@ -464,6 +470,7 @@ def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str
     seen_from = state.get("keyed_seen_from")
     seen = bool(seen_from) and start is not None and date.fromisoformat(seen_from) <= first
     next_from = _periods_from(data_end + timedelta(days=1)) if data_end else date.max
+    rebuilt = set()
     for m in keyed:
         date_type = types[m.key]
         if m.no in kept:
@@ -481,8 +488,15 @@ def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str
         if m.kind == "distinct":
             con.execute("DELETE FROM keyed_seen WHERE metric_no = ?", [m.no])
             con.execute(_seen_sql(m, date_type), [next_from])
-    con.execute("DELETE FROM keyed_seen WHERE day < ?", [next_from])
-    db.set_state(con, "keyed_seen_from", next_from.isoformat())
+            rebuilt.add(m.no)
+    # complete from next_from for a metric rebuilt now; from the day before for the others
+    # (kept, or appended to), which is later than next_from if the data now ends earlier
+    if {m.no for m in rules.metrics if m.kind == "distinct"} <= rebuilt:
+        complete_from = next_from
+    else:
+        complete_from = max(next_from, date.fromisoformat(seen_from)) if seen_from else date.max
+    con.execute("DELETE FROM keyed_seen WHERE day < ?", [complete_from])
+    db.set_state(con, "keyed_seen_from", complete_from.isoformat())
     # the kept counts are stored already
     if start is not None:
         con.execute("DELETE FROM keyed_count WHERE period_key IN (SELECT period_key "
