@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -430,6 +431,58 @@ def test_a_new_row_dated_earlier_by_another_column_is_rescored_from_that_day(ros
     with db.warehouse(roster_loaded.db_path) as con:
         assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
     assert _tables(roster_loaded) == incremental
+
+
+# one row of a batch: feed, row number (a small pool, so later batches correct earlier rows),
+# manager, day in May–July, and a value that varies the metrics (client, channel, subject)
+BATCH_ROW = st.tuples(st.sampled_from(["c", "m", "l"]), st.integers(0, 14),
+                      st.sampled_from(["A1", "A2", "B1"]), st.integers(0, 75), st.integers(0, 4))
+
+
+def _batch_rows(batch):
+    files = {"c": {}, "m": {}, "l": {}}
+    for feed, i, manager, offset, v in batch:
+        day = date(2026, 5, 4) + timedelta(days=offset)
+        when = f"{day} {9 + v}:00"
+        if feed == "c":
+            row = _contact(i, manager, client_id=f"C{v}", occurred_at=when, logged_at=when,
+                           follow_up_due=str(day + timedelta(days=v - 1)) if v else "",
+                           follow_up_done_at=f"{day + timedelta(days=v)} 10:00" if v > 1 else "")
+            key = row["contact_id"] = f"c{i}"
+        elif feed == "m":
+            row = _mkt(i, manager, occurred_at=when, logged_at=when,
+                       industry=["建材", "物流"][v % 2],
+                       channel=["supply_chain", "referral", "association"][v % 3])
+            key = row["activity_id"] = f"m{i}"
+        else:
+            row = _learn(i, manager, when=when, category=["credit", "law", "ethics"][v % 3])
+            key = row["event_id"] = f"l{i}"
+        files[feed][key] = row       # an id twice in one file: the last version
+    return files
+
+
+@hsettings(max_examples=15, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(BATCH_ROW, min_size=1, max_size=12), min_size=2, max_size=4))
+def test_rescoring_after_each_batch_ends_where_a_full_rescore_does(settings, tmp_path_factory,
+                                                                    batches):
+    # batches of new rows, corrections and late rows in any order of days and feeds, each
+    # followed by a rescore that keeps what it can (month sums, counts, keyed_seen, feed days)
+    tmp = tmp_path_factory.mktemp("batches")
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    load.load_paths(settings, [write_csv(tmp / "r.csv", ROSTER)])
+    rules = load_rules(settings.rules_path)
+    for n, batch in enumerate(batches):
+        files = [write_csv(tmp / f"{feed}{n}.csv", list(rows.values()))
+                 for feed, rows in _batch_rows(batch).items() if rows]
+        for r in load.load_paths(settings, files):
+            assert r.quarantined == 0, r.reasons
+        with db.warehouse(settings.db_path) as con:
+            score.score(con, rules)
+    incremental = _tables(settings)
+    with db.warehouse(settings.db_path) as con:
+        assert score.score(con, rules, force=True).full
+    assert _tables(settings) == incremental
 
 
 def _feeds_read(monkeypatch) -> list[str]:
