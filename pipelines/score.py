@@ -129,9 +129,11 @@ def _keyed_rows(m: Metric, when: str) -> str:
 
 # A value counts in a period at its first row there: the previous row with the same value (per
 # manager) lies before the period's first day. One sort serves all three grains, where a
-# distinct count per grain hashed every (period, value) pair again.
-_FIRST_SEEN = ("l AS (SELECT manager_id, day, lag(day) OVER (PARTITION BY k ORDER BY day) AS prev "
-               "FROM r), "
+# distinct count per grain hashed every (period, value) pair again. Days are fragments, so rows
+# appended from mid-fragment share their day with earlier ones (manager_id NULL, already
+# counted): on a tie those sort first, and the new row is not counted again.
+_FIRST_SEEN = ("l AS (SELECT manager_id, day, lag(day) OVER (PARTITION BY k "
+               "ORDER BY day, manager_id IS NOT NULL) AS prev FROM r), "
                "f AS (SELECT manager_id, day, "
                "count_if(prev IS NULL OR prev < date_trunc('week', day)) AS new_week, "
                "count_if(prev IS NULL OR prev < date_trunc('month', day)) AS new_month, "

@@ -383,6 +383,28 @@ def test_distinct_counts_stay_exact_over_appended_weeks_across_a_quarter(roster_
     assert _tables(roster_loaded) == incremental
 
 
+def test_a_day_appended_within_a_week_does_not_count_its_clients_twice(roster_loaded, tmp_path,
+                                                                       monkeypatch):
+    # clients C0-C5 on Monday 4 May; the same six again on Tuesday 5 May, loaded later: the
+    # rescore starts mid-week, where old and new rows share the week's first fragment
+    build(roster_loaded, tmp_path, contacts=[
+        _contact(i, "A2", client_id=f"C{i}", occurred_at="2026-05-04 10:00") for i in range(6)])
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "tuesday.csv", [
+        _contact(10 + i, "A2", client_id=f"C{i}", occurred_at="2026-05-05 10:00",
+                 logged_at="2026-05-05 11:00") for i in range(6)])])
+    added = score._distinct_added_sql
+    monkeypatch.setattr(score, "_distinct_added_sql",
+                        lambda m, t, seen: lookups.append(seen) or added(m, t, seen))
+    lookups = []
+    with db.warehouse(roster_loaded.db_path) as con:
+        assert not score.score(con, load_rules(roster_loaded.rules_path)).full
+    assert lookups == [True]     # added to the stored counts, earlier sightings in keyed_seen
+    con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
+    assert [metric(con, "A2", "clients_reached", g, p)[0] for g, p in (
+        ("week", "2026-W19"), ("month", MONTH), ("quarter", "2026Q2"))] == [6, 6, 6]
+    con.close()
+
+
 def test_distinct_counts_are_recounted_when_earlier_rows_reach_past_the_last_day(
         roster_loaded, tmp_path):
     # contacts counted on the day they were logged: one of Sunday 17 May logged on Monday 18 May
