@@ -368,24 +368,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                         "(ORDER BY manager_id) AS INTEGER), manager_id FROM roster")
         else:
             start = con.execute("SELECT fragment(CAST(? AS DATE))", [start]).fetchall()[0][0]
-        plain = sorted((m for m in rules.metrics
-                        if m.kind not in ("distinct", "entropy") and _stale(m, touched)),
-                       key=lambda m: (m.feed, m.date))
-        redone = [m.no for m in plain]
-        if start is not None:
-            con.execute("DELETE FROM metric_day WHERE day >= ? AND list_contains(?, metric_no)",
-                        [start, redone])
-        for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
-            group_list = list(group)
-            con.execute(_day_base_sql(feed, date_expr, date_types[group_list[0].key],
-                                      group_list), [start or date.min])
-        # the month sums of the months from start's on: a quarter adds up three of them
-        month = date.min if start is None else start.replace(day=1)
-        con.execute("DELETE FROM metric_month WHERE month >= ? AND list_contains(?, metric_no)",
-                    [month, redone])
-        con.execute("INSERT INTO metric_month SELECT manager_no, date_trunc('month', day), "
-                    "metric_no, sum(num), sum(den), sum(n) FROM metric_day WHERE day >= ? "
-                    "AND list_contains(?, metric_no) GROUP BY ALL", [month, redone])
+        _additive_sums(con, rules, date_types, start, touched)
         _feed_days(con, start, touched)
         # the periods being redone start on or after the first day of start's quarter or week
         con.execute("CREATE OR REPLACE TEMP TABLE score_redo AS SELECT CAST(? AS DATE) "
@@ -399,22 +382,7 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                 con.execute(sql, used) if used else con.execute(sql)
             if step == "score_periods.sql":
                 if start is not None:
-                    # redo only the periods reaching into the changed days; drop every stored
-                    # period from there on, also one that corrections have left without rows
-                    con.execute("DELETE FROM periods WHERE period_end < ?", [start])
-                    con.execute("DELETE FROM period_day WHERE period_no NOT IN "
-                                "(SELECT period_no FROM periods)")
-                    for table in VALUE_TABLES:
-                        con.execute(f"DELETE FROM {table} WHERE period_key IN (SELECT "
-                                    "period_key FROM score_period WHERE period_end >= ?)",
-                                    [start])
-                    for table in PERIOD_TABLES:
-                        con.execute(
-                            f"DELETE FROM {table} WHERE period >= CASE grain "
-                            "WHEN 'week' THEN strftime(CAST(? AS DATE), '%G-W%V') "
-                            "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
-                            "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
-                            "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
+                    _drop_periods_from(con, start)
                 _keyed_metrics(con, rules, date_types,
                                Redo(start, appended, touched, data_end), state)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
@@ -431,6 +399,46 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     return ScoreResult(rules.version, full=start is None, since=start, managers=managers,
                        periods=periods, metric_rows=rows,
                        seconds=round(time.perf_counter() - t0, 3))
+
+
+def _additive_sums(con: duckdb.DuckDBPyConnection, rules: Rules, date_types: dict[str, str],
+                   start: date | None, touched: frozenset[str] | None) -> None:
+    """metric_day and metric_month from `start` on (None: all), for the metrics new loads can
+    have changed: one scan per feed and date, then the month sums of the months from start's
+    (a quarter adds up three of them)."""
+    plain = sorted((m for m in rules.metrics
+                    if m.kind not in ("distinct", "entropy") and _stale(m, touched)),
+                   key=lambda m: (m.feed, m.date))
+    redone = [m.no for m in plain]
+    con.execute("DELETE FROM metric_day WHERE day >= ? AND list_contains(?, metric_no)",
+                [start or date.min, redone])
+    for (feed, date_expr), group in groupby(plain, key=lambda m: (m.feed, m.date)):
+        group_list = list(group)
+        con.execute(_day_base_sql(feed, date_expr, date_types[group_list[0].key], group_list),
+                    [start or date.min])
+    month = date.min if start is None else start.replace(day=1)
+    con.execute("DELETE FROM metric_month WHERE month >= ? AND list_contains(?, metric_no)",
+                [month, redone])
+    con.execute("INSERT INTO metric_month SELECT manager_no, date_trunc('month', day), "
+                "metric_no, sum(num), sum(den), sum(n) FROM metric_day WHERE day >= ? "
+                "AND list_contains(?, metric_no) GROUP BY ALL", [month, redone])
+
+
+def _drop_periods_from(con: duckdb.DuckDBPyConnection, start: date) -> None:
+    """Redo only the periods reaching into the changed days (from `start` on): keep those in
+    this run's periods, and drop every stored period from there on, also one that corrections
+    have left without rows."""
+    con.execute("DELETE FROM periods WHERE period_end < ?", [start])
+    con.execute("DELETE FROM period_day WHERE period_no NOT IN (SELECT period_no FROM periods)")
+    for table in VALUE_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE period_key IN (SELECT period_key "
+                    "FROM score_period WHERE period_end >= ?)", [start])
+    for table in PERIOD_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE period >= CASE grain "
+                    "WHEN 'week' THEN strftime(CAST(? AS DATE), '%G-W%V') "
+                    "WHEN 'month' THEN strftime(CAST(? AS DATE), '%Y-%m') "
+                    "ELSE CAST(year(CAST(? AS DATE)) AS VARCHAR) || 'Q' "
+                    "|| CAST(quarter(CAST(? AS DATE)) AS VARCHAR) END", [start] * 4)
 
 
 @contextmanager
