@@ -482,9 +482,9 @@ def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str
     next_from = _periods_from(data_end + timedelta(days=1)) if data_end else date.max
     rebuilt = set()
     for m in keyed:
-        date_type = types[m.key]
         if m.no in kept:
             continue
+        date_type = types[m.key]
         if (m.kind == "distinct" and appended is not None and m.feed in FEED_TABLES
                 and _appended_only(con, m, date_type, appended, last_run)):
             with _joins_as_written(con):    # the hash table on the new values, not the seen

@@ -263,6 +263,14 @@ def test_scores_stay_within_0_and_100(settings, tmp_path_factory, rows):
         assert lo is None or 0 <= lo <= hi <= 100
 
 
+def _assert_same_as_a_full_rescore(settings, rules=None):
+    """The scores as the incremental rescores left them equal a full rescore's."""
+    incremental = _tables(settings)
+    with db.warehouse(settings.db_path) as con:
+        assert score.score(con, rules or load_rules(settings.rules_path), force=True).full
+    assert _tables(settings) == incremental
+
+
 def _tables(settings):
     con = duckdb.connect(str(settings.db_path), read_only=True)
     out = {}
@@ -286,10 +294,7 @@ def test_incremental_rescore_matches_a_full_one(roster_loaded, tmp_path):
     with db.warehouse(roster_loaded.db_path) as con:
         result = score.score(con, load_rules(roster_loaded.rules_path))
     assert not result.full and result.since.isoformat() == "2026-05-04"
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded)
 
 
 def test_new_data_late_in_the_month_only_redoes_the_periods_it_reaches(roster_loaded, tmp_path):
@@ -317,10 +322,7 @@ def test_a_period_that_had_ended_is_not_redone_for_data_after_it(roster_loaded, 
     with db.warehouse(roster_loaded.db_path) as con:
         result = score.score(con, load_rules(roster_loaded.rules_path))
     assert result.since.isoformat() == "2026-06-01" and result.periods == 3   # W23, June, Q2
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded)
 
 
 def test_a_week_appended_adds_to_the_stored_distinct_counts(roster_loaded, tmp_path,
@@ -343,10 +345,7 @@ def test_a_week_appended_adds_to_the_stored_distinct_counts(roster_loaded, tmp_p
     con.close()
     # C2 is new to week 21 but not to May or Q2; C7 is new to all three, and counts once
     assert reached == {("week", "2026-W21"): 2, ("month", MONTH): 4, ("quarter", "2026Q2"): 4}
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded)
 
 
 def test_distinct_counts_stay_exact_over_appended_weeks_across_a_quarter(roster_loaded, tmp_path,
@@ -377,10 +376,7 @@ def test_distinct_counts_stay_exact_over_appended_weeks_across_a_quarter(roster_
     assert reached == [[2, 2, None, 6, None],    # C8 is new to Q2, C1 is not
                        [3, 2, 2, 6, 2],          # W27 runs into July: C1 C8 C9
                        [3, 2, 4, 6, 4]]          # W28 (C1 C9 C3) adds C1 and C3 to July and Q3
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, rules, force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded, rules)
 
 
 def test_a_day_appended_within_a_week_does_not_count_its_clients_twice(roster_loaded, tmp_path,
@@ -428,10 +424,7 @@ def test_distinct_counts_are_recounted_when_earlier_rows_reach_past_the_last_day
                for g, p in (("week", "2026-W21"), ("month", MONTH))]
     con.close()
     assert reached == [2, 5]   # C9 (logged on the 18th, then again) and C7 count once each
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, rules, force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded, rules)
 
 
 def test_a_new_row_dated_earlier_by_another_column_is_rescored_from_that_day(roster_loaded,
@@ -449,10 +442,7 @@ def test_a_new_row_dated_earlier_by_another_column_is_rescored_from_that_day(ros
     con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
     assert metric(con, "A2", "follow_up_on_time", "week", "2026-W19")[0] == pytest.approx(6 / 7)
     con.close()
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded)
 
 
 # one row of a batch: feed, row number (a small pool, so later batches correct earlier rows),
@@ -501,10 +491,7 @@ def test_rescoring_after_each_batch_ends_where_a_full_rescore_does(settings, tmp
             assert r.quarantined == 0, r.reasons
         with db.warehouse(settings.db_path) as con:
             score.score(con, rules)
-    incremental = _tables(settings)
-    with db.warehouse(settings.db_path) as con:
-        assert score.score(con, rules, force=True).full
-    assert _tables(settings) == incremental
+    _assert_same_as_a_full_rescore(settings, rules)
 
 
 def _feeds_read(monkeypatch) -> list[str]:
@@ -538,10 +525,7 @@ def test_a_feed_without_new_rows_keeps_its_stored_sums_and_counts(roster_loaded,
     assert metric(con, "A1", "industry_breadth")[0] == 3      # kept, in the redone May
     assert metric(con, "A1", "channel_diversity")[0] == pytest.approx(1 / math.log(6) * math.log(2))
     con.close()
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded)
 
 
 def test_a_metric_on_the_last_day_is_redone_when_only_another_feed_moves_it(
@@ -565,10 +549,7 @@ def test_a_metric_on_the_last_day_is_redone_when_only_another_feed_moves_it(
     con = duckdb.connect(str(roster_loaded.db_path), read_only=True)
     assert metric(con, "A2", "follow_up_on_time")[0] == pytest.approx(0.5)
     con.close()
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        assert score.score(con, load_rules(roster_loaded.rules_path), force=True).full
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded)
 
 
 def test_explain_names_the_rows_behind_a_metric(roster_loaded, tmp_path):
@@ -792,7 +773,4 @@ def test_a_period_emptied_by_corrections_loses_its_old_scores(roster_loaded, tmp
         assert not score.score(con, load_rules(roster_loaded.rules_path)).full
     assert query(roster_loaded, "SELECT count(*) FROM awareness_index WHERE period = '2026-06'"
                  ) == [(0,)]
-    incremental = _tables(roster_loaded)
-    with db.warehouse(roster_loaded.db_path) as con:
-        score.score(con, load_rules(roster_loaded.rules_path), force=True)
-    assert _tables(roster_loaded) == incremental
+    _assert_same_as_a_full_rescore(roster_loaded)
