@@ -133,17 +133,18 @@ def failing_rows(check: Check) -> Sql:
 
 
 def duplicates_in_file(feed: Feed) -> Sql:
-    """Rows repeating an id seen earlier in the same file (the first one may still land)."""
-    key = ", ".join(f'"{k}"' for k in feed.key)
-    raw = " || '|' || ".join(f"""coalesce("{k}", '')""" for k in feed.key)
+    """Rows repeating an id seen earlier in the same file (the first one may still land).
+    A key part with a type compares as typed (a month written 2026-01 and 2026/01 is one)."""
+    parts = [f'"{k}"' if feed.column(k).type == "text" else t(k) for k in feed.key]
+    key = ", ".join(parts)
+    raw = " || '|' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in parts)
     # candidates by a 64-bit hash of the key (grouping integers is several times faster than
     # grouping text), then the real keys of those few rows
     return (f"WITH maybe AS (SELECT hash({key}) AS h FROM checked GROUP BY 1 "
-            "HAVING count(*) > 1), "
-            f"repeated AS (SELECT {key} FROM checked WHERE hash({key}) IN (SELECT h FROM maybe) "
-            "GROUP BY ALL HAVING count(*) > 1) "
+            "HAVING count(*) > 1) "
             f"SELECT _line, ? AS column_name, {raw} AS raw_value, ? AS reason_code, "
             f"'first at line ' || first_line AS detail FROM ("
             f"SELECT _line, {key}, min(_line) OVER (PARTITION BY {key}) AS first_line "
-            f"FROM checked JOIN repeated USING ({key})) WHERE _line > first_line",
+            f"FROM checked WHERE hash({key}) IN (SELECT h FROM maybe) AND "
+            f"{' AND '.join(f'{k} IS NOT NULL' for k in parts)}) WHERE _line > first_line",
             [feed.key[0], "duplicate_in_file"])

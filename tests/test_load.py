@@ -191,6 +191,18 @@ def test_target_months_are_normalised_or_quarantined(roster_loaded, tmp_path):
         ("2026-05",), ("2026-06",), ("2026-07",)]
 
 
+def test_a_target_repeated_in_one_file_is_a_duplicate_however_its_month_is_written(
+        roster_loaded, tmp_path):
+    rows = [{"scope": "manager", "scope_id": "A1", "period": p, "metric_key": "approved_amount",
+             "target": t} for p, t in [("2026-05", "1"), ("2026/06", "2"), ("2026/05", "3")]]
+    [r] = load.load_paths(roster_loaded, [write_csv(tmp_path / "t.csv", rows)])
+    assert (r.landed, r.reasons) == (2, {"duplicate_in_file": 1})
+    assert _rows(roster_loaded, "SELECT line, detail FROM quarantine") == [
+        (4, "first at line 2")]
+    assert _rows(roster_loaded, "SELECT period, target FROM targets ORDER BY 1") == [
+        ("2026-05", 1.0), ("2026-06", 2.0)]
+
+
 def test_non_finite_and_huge_numbers_are_quarantined_and_the_batch_goes_on(roster_loaded,
                                                                           tmp_path):
     contact = {"contact_id": "K1", "manager_id": "A1", "client_id": "C1",
