@@ -82,6 +82,7 @@ def manager_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 STEPS = ("hash", "read", "map", "check", "land", "commit")
+HEAD_ROWS = 50_000   # a CSV file's first rows, staged: its date formats and spellings to map
 Progress = Callable[[str, str], None]   # (file, step) as each step starts
 
 
@@ -124,19 +125,28 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         result.already_loaded_run, result.feed, result.profile = prev[0]
         return result
     step("read")
-    # Reading only fills temp tables, so it runs before the transaction: a reader may retry
-    # after a DuckDB error, which would abort an open transaction.
+    # Only the first rows of a CSV file are staged here: the whole file is read once, straight
+    # into the typed and checked rows (a staged copy of 5M rows cost a second).
     detected = stage_file(con, path, "stg_raw", settings.cache_dir, manager_lookup(con),
-                          scanned)
-    prof = _pick_profile(settings, detected, feed, profile)
-    spec = FEEDS[prof.feed]
-    con.begin()
+                          scanned, sample=HEAD_ROWS)
+    try:
+        prof = _pick_profile(settings, detected, feed, profile)
+        spec = FEEDS[prof.feed]
+        if detected.reader and prof.resolve:
+            # ids resolved through the roster take a join, and a join does not keep the file's
+            # order: such a file is staged whole, its rows numbered before the join
+            detected.rejects = detected.reader.stage(con, "stg_raw")
+            detected.reader = None
+        # Reading and checking only fill temp tables, so they run before the transaction: a
+        # read may be retried after a DuckDB error, which would abort an open transaction.
+        _typed_rows(con, prof, spec, detected, step)
+        con.begin()
+    except BaseException:
+        _drop_work_tables(con)
+        raise
     try:
         run_id = con.execute("SELECT nextval('load_run_seq')").fetchall()[0][0]
-        step("map")
-        stg = _map_columns(con, prof, detected)
-        step("check")
-        _check(con, settings, stg, spec, detected, run_id, path, list(prof.date_formats))
+        _quarantine(con, settings, spec, detected, run_id, path)
         step("land")
         counts = _land(con, settings, spec, run_id)
         affected = [counts["affected_from"]]
@@ -181,7 +191,8 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
 
 
 def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("checked", "stg_raw", "reject_breaks"):
+    con.execute("DROP VIEW IF EXISTS checked")
+    for table in ("checked_rows", "stg_raw", "reject_breaks"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -195,13 +206,53 @@ def _pick_profile(settings: Settings, detected: Detected, feed: str | None,
                            detected.format, feed)
 
 
-def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
-                 detected: Detected) -> Sql:
-    """stg_raw (file headers) -> `stg` (canonical names, trimmed text, profile rules applied),
-    returned as a WITH clause and its parameters.
+def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Feed,
+                detected: Detected, step: Callable[[str], None]) -> None:
+    """Temp table `checked_rows`: every row of the file typed and flagged, and view `checked`
+    with each row's file line (`_line`). Quarantine and landing read only these.
 
-    A chain of CTEs, not tables: the rows are copied once, into `checked`, however many rules
-    apply (and a view could not take bound parameters)."""
+    A CSV file read in part (`detected.reader`) is read here, whole, straight into the table;
+    the date formats and the spellings to map come from its staged first rows."""
+    step("map")
+    formats_from = list(prof.date_formats)
+    if detected.reader is None:
+        stg, _ = _map_columns(con, prof, detected, _numbered(detected, "stg_raw"),
+                              _line_expr(con, detected))
+        formats = _column_formats(con, stg, spec, formats_from)
+        step("check")
+        _check_rows(con, stg, spec, prof, detected, formats)
+        con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT * FROM checked_rows")
+        return
+    head, seen = _map_columns(con, prof, detected, ("stg_raw r", []), None)
+    formats = _column_formats(con, head, spec, formats_from)
+    step("check")
+
+    def read(source: Sql) -> None:
+        stg, _ = _map_columns(con, prof, detected, (f"{source[0]} r", source[1]), None, seen)
+        _check_rows(con, stg, spec, prof, detected, formats)
+
+    detected.rejects = detected.reader.run(con, read)
+    missed = _missed_spellings(con, prof, seen)
+    if missed:   # a spelling to map first appears after the staged rows: read again with it
+        seen = missed
+        detected.rejects = detected.reader.run(con, read)
+    # The table keeps the file's order (no join in its query), so its rowid numbers the lines.
+    line = _line_expr(con, detected)
+    con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT r.* EXCLUDE (_k), "
+                f"{line} AS _line FROM {_numbered(detected, 'checked_rows')[0]}")
+
+
+def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, detected: Detected,
+                 source: Sql, line: str | None,
+                 seen: dict[str, list[str]] | None = None) -> tuple[Sql, dict[str, list[str]]]:
+    """The file's rows from `source` (as `r`) -> `stg` (canonical names, trimmed text, profile
+    rules applied), returned as a WITH clause and its parameters; `line` numbers them.
+
+    `seen`: each mapped column's distinct raw values, which its value map covers; by default
+    found in `source` (one pass over its rows), and returned.
+
+    A chain of CTEs, not tables: the rows are copied once, into `checked_rows`, however many
+    rules apply (and a view could not take bound parameters)."""
     spec = FEEDS[prof.feed]
     header = detected.header
     sources = prof.sources(header)
@@ -225,9 +276,11 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
             skip = (f"""coalesce({skip}, CASE WHEN NOT list_contains(?, r."{h}") """
                     f"""THEN ? || '=' || coalesce(r."{h}", '') END)""")
             params.extend([list(kept), wanted])
-    with_sql = (f"WITH stg_1 AS (SELECT {_line_expr(con, detected)} AS _line, "
-                f"{', '.join(selects)}, {skip} AS _skip FROM {_numbered(detected)})")
-    with_params = params
+    if line:
+        selects.insert(0, f"{line} AS _line")
+    with_sql = (f"WITH stg_1 AS (SELECT {', '.join(selects)}, {skip} AS _skip "
+                f"FROM {source[0]})")
+    with_params = [*params, *source[1]]
     # 2. unit and time-zone transforms, value maps, and ids resolved through the roster
     selects, params, joins, join_params = [], [], [], []
     exprs = {}
@@ -235,8 +288,10 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
         exprs[col.name] = (f's."{col.name}"', [])
         if col.name in prof.transforms:
             exprs[col.name] = _transform(exprs[col.name][0], prof.transforms[col.name], formats)
-    mapped = [c.name for c in spec.columns if c.enum or c.name in prof.values]
-    exprs.update(_value_maps(con, (with_sql, with_params), prof, {c: exprs[c] for c in mapped}))
+    mapped = {c: exprs[c] for c in _mapped(prof)}
+    if seen is None:
+        seen = _distinct_values(con, (with_sql, with_params), mapped)
+    exprs.update(_value_maps(prof, mapped, seen))
     for col in spec.columns:
         expr, p = exprs[col.name]
         if col.name in prof.resolve:
@@ -248,8 +303,8 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
             expr = f"coalesce({alias}.v, {expr})"
         selects.append(f'{expr} AS "{col.name}"')
         params.extend(p)
-    with_sql += (f", stg_2 AS (SELECT s._line, {', '.join(selects)}, s._skip FROM stg_1 s "
-                 f"{' '.join(joins)})")
+    with_sql += (f", stg_2 AS (SELECT {'s._line, ' if line else ''}{', '.join(selects)}, "
+                 f"s._skip FROM stg_1 s {' '.join(joins)})")
     with_params = [*with_params, *params, *join_params]
     # 3. ids derived from the row's canonical values
     derived, params = [], []
@@ -263,7 +318,12 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
         derived.append(f"""coalesce("{column}", 'd' || substr(sha256(concat_ws('|', """
                        f"""{', '.join(exprs)})), 1, 24)) AS "{column}" """)
     replace = f"REPLACE ({', '.join(derived)})" if derived else ""
-    return (f"{with_sql}, stg AS (SELECT * {replace} FROM stg_2)", [*with_params, *params])
+    return (f"{with_sql}, stg AS (SELECT * {replace} FROM stg_2)", [*with_params, *params]), seen
+
+
+def _mapped(prof: profiles.Profile) -> list[str]:
+    """Columns whose values go through a value map (script, case and aliases folded)."""
+    return [c.name for c in FEEDS[prof.feed].columns if c.enum or c.name in prof.values]
 
 
 def _trimmed(ref: str, free_text: bool) -> str:
@@ -275,12 +335,15 @@ def _trimmed(ref: str, free_text: bool) -> str:
             f"ELSE NULLIF({ref}, '') END")
 
 
-def _numbered(detected: Detected) -> str:
+def _numbered(detected: Detected, table: str) -> Sql:
+    """The rows of `table` as `r`, with `_k` (each one's place among them) if `_line_expr`
+    numbers them by rowid."""
     if not detected.line_from_rowid:
-        return "stg_raw r"
+        return f"{table} r", []
     # inside a transaction rowids start at a large offset: count from the first one
-    base = "(SELECT *, rowid - (SELECT min(rowid) FROM stg_raw) AS _k FROM stg_raw) r"
-    return f"{base} ASOF LEFT JOIN reject_breaks b ON r._k >= b.k" if detected.rejects else base
+    base = f"(SELECT *, rowid - (SELECT min(rowid) FROM {table}) AS _k FROM {table}) r"
+    return (f"{base} ASOF LEFT JOIN reject_breaks b ON r._k >= b.k" if detected.rejects
+            else base), []
 
 
 def _line_expr(con: duckdb.DuckDBPyConnection, detected: Detected) -> str:
@@ -311,22 +374,25 @@ def _transform(expr: str, how: str, formats: list[str]) -> Sql:
     return (f"coalesce(CAST(round({number} * ?, 2) AS VARCHAR), {expr})", [factor])
 
 
-def _value_maps(con: duckdb.DuckDBPyConnection, stg_1: Sql, prof: profiles.Profile,
-                exprs: dict[str, Sql]) -> dict[str, Sql]:
-    """Each distinct raw value of these columns mapped to its canonical one (script, case and
-    aliases folded). One pass over the rows finds every column's distinct values."""
+def _distinct_values(con: duckdb.DuckDBPyConnection, stg_1: Sql,
+                     exprs: dict[str, Sql]) -> dict[str, list[str]]:
+    """Each column's distinct values over stg_1, in one pass over the rows."""
     if not exprs:
         return {}
     lists = ", ".join(f"list(DISTINCT {e}) FILTER (WHERE {e} IS NOT NULL)"
                       for e, _ in exprs.values())
-    distinct = con.execute(f"{stg_1[0]} SELECT {lists} FROM stg_1 s",
-                           [*stg_1[1], *[x for _, p in exprs.values() for x in (*p, *p)]]
-                           ).fetchall()[0]
+    found = con.execute(f"{stg_1[0]} SELECT {lists} FROM stg_1 s",
+                        [*stg_1[1], *[x for _, p in exprs.values() for x in (*p, *p)]]
+                        ).fetchall()[0]
+    return {column: list(values or []) for column, values in zip(exprs, found, strict=True)}
+
+
+def _value_maps(prof: profiles.Profile, exprs: dict[str, Sql],
+                seen: dict[str, list[str]]) -> dict[str, Sql]:
+    """Each of these columns' raw values in `seen` mapped to its canonical one."""
     out = {}
-    for (column, (expr, params)), raw in zip(exprs.items(), distinct, strict=True):
-        mapping, default = prof.value_map(column)
-        pairs = [(v, mapping.get(profiles.norm(v), default)) for v in raw or []]
-        pairs = [(v, c) for v, c in pairs if c is not None and c != v]
+    for column, (expr, params) in exprs.items():
+        pairs = _spellings(prof, column, seen.get(column, []))
         if not pairs:
             out[column] = (expr, params)
             continue
@@ -334,6 +400,34 @@ def _value_maps(con: duckdb.DuckDBPyConnection, stg_1: Sql, prof: profiles.Profi
         out[column] = (f"CASE {expr} {whens} ELSE {expr} END",
                        [*params, *[x for pair in pairs for x in pair], *params])
     return out
+
+
+def _spellings(prof: profiles.Profile, column: str, values: list[str]) -> list[tuple[str, str]]:
+    """(raw, canonical) for each of these raw values the column's value map changes."""
+    mapping, default = prof.value_map(column)
+    pairs = [(v, mapping.get(profiles.norm(v), default)) for v in values]
+    return [(v, c) for v, c in pairs if c is not None and c != v]
+
+
+def _missed_spellings(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
+                      seen: dict[str, list[str]]) -> dict[str, list[str]] | None:
+    """After a read whose value maps cover the spellings `seen` in the first rows: None if they
+    covered the whole file, else every spelling there is, to read it again with.
+
+    A raw value the maps did not cover is stored as it came, so it is among the column's
+    stored values; if its map would change it, the read missed it (a canonical value a map
+    wrote maps to itself)."""
+    columns = list(seen)
+    if not columns:
+        return None
+    stored = con.execute("SELECT " + ", ".join(
+        f'list(DISTINCT "{c}") FILTER (WHERE "{c}" IS NOT NULL)' for c in columns)
+        + " FROM checked_rows").fetchall()[0]
+    stored = {c: [v for v in values or [] if v not in set(seen[c])]
+              for c, values in zip(columns, stored, strict=True)}
+    if not any(_spellings(prof, c, values) for c, values in stored.items()):
+        return None
+    return {c: [*seen[c], *stored[c]] for c in columns}
 
 
 def _column_formats(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed,
@@ -349,31 +443,38 @@ def _column_formats(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed,
     return out
 
 
-def _check(con: duckdb.DuckDBPyConnection, settings: Settings, stg: Sql, spec: Feed,
-           detected: Detected, run_id: int, path: Path, preferred_formats: list[str]) -> None:
-    """One pass types every row and flags the failing ones; only those are examined per check."""
-    formats = _column_formats(con, stg, spec, preferred_formats)
+def _check_rows(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, prof: profiles.Profile,
+                detected: Detected, formats: dict[str, list[str]]) -> None:
+    """`checked_rows` from `stg`: one pass types every row and flags the failing ones (`_bad`);
+    only those are examined per check."""
     typed_cols, params = [], []
     for col in spec.columns:
         if col.type != "text":
             expr, p = validate.typed(col, formats.get(col.name))
             typed_cols.append(f"{expr} AS {validate.t(col.name)}")
             params.extend(p)
-    all_checks = validate.checks(spec, damaged=detected.damaged_sequences > 0)
-    cond, cond_params = validate.any_failure(all_checks)
+    cond, cond_params = validate.any_failure(validate.checks(
+        spec, damaged=detected.damaged_sequences > 0))
     # A typed column's text is kept for the failing rows only (the checks and the quarantine
     # read it there): the others land their typed value, and millions of NULLs cost almost
-    # nothing to store, where the text made up a third of this table.
+    # nothing to store, where the text made up a third of this table. (Mapped text is kept:
+    # which spellings the maps missed is read from it.)
+    mapped = _mapped(prof)
     raw_of_typed = [f'CASE WHEN _bad THEN "{c.name}" END AS "{c.name}"'
-                    for c in spec.columns if c.type != "text"]
+                    for c in spec.columns if c.type != "text" and c.name not in mapped]
     keep = f"* REPLACE ({', '.join(raw_of_typed)})" if raw_of_typed else "*"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {stg[0]} SELECT {keep} FROM ("
+    con.execute(f"CREATE OR REPLACE TEMP TABLE checked_rows AS {stg[0]} SELECT {keep} FROM ("
                 f"SELECT *, {cond} AS _bad "
                 f"FROM (SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg))",
                 [*stg[1], *cond_params, *params])  # in the order they appear in the text
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
+                detected: Detected, run_id: int, path: Path) -> None:
+    """Each failing row's reasons into `quarantine`, with its line and raw value."""
     insert = ("INSERT INTO quarantine "
               "SELECT ?, ?, _line, column_name, raw_value, reason_code, detail")
-    for check in all_checks:
+    for check in validate.checks(spec, damaged=detected.damaged_sequences > 0):
         sql, p = validate.failing_rows(check)
         con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
     sql, p = validate.duplicates_in_file(spec)

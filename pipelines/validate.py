@@ -77,6 +77,7 @@ class Check:
     where: str                 # over `checked`: raw "col" and typed "t__col"
     params: tuple = ()
     detail: str = "''"
+    late: bool = False         # needs a join: run on its own over all rows, not in `_bad`
 
 
 def checks(feed: Feed, damaged: bool = True) -> list[Check]:
@@ -111,24 +112,28 @@ def checks(feed: Feed, damaged: bool = True) -> list[Check]:
                                  (FUTURE_TOLERANCE_DAYS,)))
             out.append(Check(col.name, "too_old", f"{typ} < CAST(? AS DATE)", (EARLIEST,)))
     if feed.has_manager:
+        # a join: it would break the file order the rows are typed in (and numbered by)
         out.append(Check("manager_id", "unknown_manager", '"manager_id" IS NOT NULL AND '
-                         '"manager_id" NOT IN (SELECT manager_id FROM roster)'))
+                         '"manager_id" NOT IN (SELECT manager_id FROM roster)', late=True))
     return out
 
 
 def any_failure(all_checks: list[Check]) -> Sql:
-    """One condition that is true for a row failing any check: a single pass over the file."""
+    """One condition that is true for a row failing any check but the late ones: a single pass
+    over the file."""
     params: list = []
-    for c in all_checks:
+    early = [c for c in all_checks if not c.late]
+    for c in early:
         params.extend(c.params)
-    return " OR ".join(f"coalesce({c.where}, FALSE)" for c in all_checks), params
+    return " OR ".join(f"coalesce({c.where}, FALSE)" for c in early) or "FALSE", params
 
 
 def failing_rows(check: Check) -> Sql:
     # raw values are kept whole in quarantine, but a 10 MB field is cut to its first 1,000 chars
     raw = "_skip" if check.column is None else f'"{check.column}"'
     return (f"SELECT _line, ? AS column_name, left({raw}, 1000) AS raw_value, ? AS reason_code, "
-            f"{check.detail} AS detail FROM checked WHERE _bad AND ({check.where})",
+            f"{check.detail} AS detail FROM checked "
+            f"WHERE {'' if check.late else '_bad AND '}({check.where})",
             [check.column, check.reason, *check.params])
 
 

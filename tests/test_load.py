@@ -66,6 +66,40 @@ def test_line_numbers_are_file_lines_even_past_malformed_rows(roster_loaded, tmp
         (3, "malformed_row"), (5, "unknown_manager")]
 
 
+def test_a_file_read_in_parallel_keeps_its_line_numbers(roster_loaded, tmp_path):
+    # Big enough for DuckDB to read it in pieces on several threads. The rows are typed and
+    # checked on the way in, and their line numbers come from the order they are stored in,
+    # which a join in that query would shuffle (it did, at this size, with the roster check).
+    n = 1_000_000
+    bad = {7: "manager_id", 123_457: "occurred_at", 650_001: "manager_id", n + 1: "verb"}
+    lines = ["event_id,manager_id,occurred_at,category,verb,duration_min"]
+    for i in range(2, n + 2):
+        lines.append(f"E{i},{'ZZ' if bad.get(i) == 'manager_id' else 'A1'},"
+                     f"{'2026-13-01' if bad.get(i) == 'occurred_at' else '2026-05-04 19:00'},"
+                     f"risk,{'slept' if bad.get(i) == 'verb' else 'completed'},30")
+    lines.insert(600_000, "a,malformed,row")        # line 600,001: every later line moves on
+    path = tmp_path / "learning.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [r] = load.load_paths(roster_loaded, [path], feed="learning_event")
+    assert (r.rows_read, r.landed, r.quarantined) == (n + 1, n - 4, 5)
+    got = _rows(roster_loaded, "SELECT line, column_name FROM quarantine ORDER BY line")
+    assert got == [(7, "manager_id"), (123_457, "occurred_at"), (600_001, None),
+                   (650_002, "manager_id"), (n + 2, "verb")]
+
+
+def test_a_spelling_first_met_past_the_staged_rows_is_still_mapped(roster_loaded, tmp_path,
+                                                                    monkeypatch):
+    # date formats and the spellings to map are found in a CSV file's first rows; a spelling
+    # that first appears further down makes the loader read the file again with it
+    monkeypatch.setattr(load, "HEAD_ROWS", 2)
+    rows = [dict(MKT, activity_id=f"M{i}") for i in range(1, 5)]
+    rows.append(dict(MKT, activity_id="M5", channel="Supply_Chain", type="VISIT"))
+    [r] = load.load_paths(roster_loaded, [write_csv(tmp_path / "m.csv", rows)])
+    assert (r.landed, r.quarantined) == (5, 0)
+    assert _rows(roster_loaded, "SELECT DISTINCT channel, type FROM marketing_activity") == [
+        ("supply_chain", "visit")]
+
+
 def test_same_file_twice_adds_nothing(roster_loaded, tmp_path):
     path = write_csv(tmp_path / "m.csv", [MKT, dict(MKT, activity_id="M2")])
     load.load_paths(roster_loaded, [path])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 if TYPE_CHECKING:
-    from pipelines.sources.csv_source import Scan
+    from pipelines.sources.csv_source import CsvRead, Scan
 
 
 class SourceError(Exception):
@@ -36,12 +36,14 @@ class Detected:
     voided: list[str] = field(default_factory=list)      # xAPI statement ids voided by the file
     line_from_rowid: bool = False     # no _line column: rows are in file order (CSV)
     rejects: list[Reject] = field(default_factory=list)  # rows the reader itself could not take
+    reader: CsvRead | None = None     # staged only in part: the caller reads the whole file
 
     def to_json(self) -> str:
         d = asdict(self)
         d.pop("rejects")
         d.pop("voided")
         d.pop("line_from_rowid")
+        d.pop("reader")
         return json.dumps(d, ensure_ascii=False)
 
 
@@ -62,9 +64,12 @@ def is_csv(path: Path) -> bool:
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
                manager_lookup: dict[str, str] | None = None,
-               scanned: Scan | None = None) -> Detected:
-    """Stage `path` into temp table `table` (text columns plus `_line`) and describe the file.
-    `scanned`: a CSV file's csv_source.scan, if the caller has made it already."""
+               scanned: Scan | None = None, sample: int | None = None) -> Detected:
+    """Stage `path` into temp table `table` (text columns; plus `_line`, unless the rows are
+    stored in file order) and describe the file.
+    `scanned`: a CSV file's csv_source.scan, if the caller has made it already. `sample`: of a
+    CSV file, stage only the first rows; `Detected.reader` reads the whole file (and finds the
+    rows DuckDB rejects)."""
     from pipelines.sources import csv_source, xapi_source, xlsx_source
 
     if not path.exists():
@@ -77,5 +82,5 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir
     if suffix in (".json", ".jsonl", ".ndjson"):
         return xapi_source.stage(con, path, table, manager_lookup or {})
     if suffix in TEXT_SUFFIXES:
-        return csv_source.stage(con, path, table, cache_dir, scanned)
+        return csv_source.stage(con, path, table, cache_dir, scanned, sample)
     raise SourceError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv, .xlsx or .json")

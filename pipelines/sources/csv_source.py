@@ -4,7 +4,8 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import charset_normalizer
@@ -151,58 +152,93 @@ def detect_delimiter(text_head: str, suffix: str) -> str:
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
-          found: Scan | None = None) -> Detected:
-    """`found`: the file's scan, if the caller has made it already."""
+          found: Scan | None = None, sample: int | None = None) -> Detected:
+    """`found`: the file's scan, if the caller has made it already. `sample`: stage only the
+    first rows and leave the whole file to the caller, through `Detected.reader`."""
     found = found or scan(path)
     encoding, damaged = detect_encoding(path, found)
-    try:
-        return _read(con, path, table, cache_dir, encoding, damaged, found.mixed_newlines)
-    except duckdb.InvalidInputException as exc:
-        if found.mixed_newlines or "state machine" not in str(exc):
-            raise SourceError(f"{path}: DuckDB cannot parse this file ({str(exc).splitlines()[0]})"
-                              "; check its quoting, or save it again from Excel") from exc
-        # line endings change further down the file: fold them, then read again
-        return _read(con, path, table, cache_dir, encoding, damaged, True)
+    read = CsvRead(path, cache_dir, encoding, damaged, found.mixed_newlines)
+    rejects = read.stage(con, table, sample)
+    return Detected("csv", encoding=encoding, delimiter=read.delimiter, header=read.names,
+                    rejects=[] if sample else rejects, damaged_sequences=damaged,
+                    line_from_rowid=True, reader=read if sample else None)
 
 
-def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
-          encoding: str, damaged: int, newlines: bool) -> Detected:
-    utf8 = _utf8_copy(path, encoding, damaged, newlines, cache_dir)
-    with utf8.open(encoding="utf-8-sig", newline="") as f:
-        head = f.read(CHUNK)
-    if not head.strip():
-        raise SourceError(f"{path}: the file has no header row; export it again with headers")
-    delimiter = detect_delimiter(head, path.suffix.lower())
-    header = next(csv.reader([head.splitlines()[0]], delimiter=delimiter))
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    names = unique_names(header)
-    # Fixed names and all-text types: the loader, not DuckDB's sniffer, decides what is valid.
-    columns = dict.fromkeys(names, "VARCHAR")
-    # DuckDB's own line limit first: room for 64 MB lines makes every read about a quarter
-    # slower. A longer line (a pasted document in a note) is read again with the room, so its
-    # row is quarantined for its long field, not rejected whole.
-    for max_line in (None, LONG_LINE_BYTES):
-        con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            "SELECT * FROM read_csv(?, header = true, "
-            "delim = ?, quote = '\"', escape = '\"', columns = ?, store_rejects = true, "
-            f"{'max_line_size = ?, ' if max_line else ''}auto_detect = false)",
-            [str(utf8), delimiter, columns, *([max_line] if max_line else [])],
-        )
-        if not con.execute("SELECT count(*) FROM reject_errors "
-                           "WHERE error_type = 'LINE SIZE OVER MAXIMUM'").fetchall()[0][0]:
-            break
-    # DuckDB reports one error per bad column; the row is quarantined once, with them all.
-    rejects = [Reject(int(line), "malformed_row", msg, (raw or "")[:500])
-               for line, msg, raw in con.execute(
-                   "SELECT line, string_agg(DISTINCT error_type::VARCHAR, ', '), "
-                   "any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line")
-               .fetchall()]
-    # Rows are stored in file order, so the loader numbers them from rowid (a row_number()
-    # window would cost a third of the read), skipping the lines DuckDB rejected.
-    return Detected("csv", encoding=encoding, delimiter=delimiter, header=names, rejects=rejects,
-                    damaged_sequences=damaged, line_from_rowid=True)
+@dataclass
+class CsvRead:
+    """How DuckDB reads the whole of one CSV file: the read_csv call, and the retries a file
+    may need. Fixed names and all-text types: the loader, not DuckDB's sniffer, decides what
+    is valid."""
+    path: Path
+    cache_dir: Path
+    encoding: str
+    damaged: int
+    newlines: bool                 # read a copy with mixed line endings folded into one
+    delimiter: str = ","
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        with self._utf8().open(encoding="utf-8-sig", newline="") as f:
+            head = f.read(CHUNK)
+        if not head.strip():
+            raise SourceError(f"{self.path}: the file has no header row; export it again with "
+                              "headers")
+        self.delimiter = detect_delimiter(head, self.path.suffix.lower())
+        header = next(csv.reader([head.splitlines()[0]], delimiter=self.delimiter))
+        self.names = unique_names([h.strip().lstrip("\ufeff") for h in header])
+
+    def _utf8(self) -> Path:
+        return _utf8_copy(self.path, self.encoding, self.damaged, self.newlines, self.cache_dir)
+
+    def sql(self, max_line: int | None = None) -> tuple[str, list]:
+        """The read_csv call and its parameters, to use as a table in a FROM clause."""
+        return ("read_csv(?, header = true, delim = ?, quote = '\"', escape = '\"', "
+                "columns = ?, store_rejects = true, "
+                f"{'max_line_size = ?, ' if max_line else ''}auto_detect = false)",
+                [str(self._utf8()), self.delimiter, dict.fromkeys(self.names, "VARCHAR"),
+                 *([max_line] if max_line else [])])
+
+    def stage(self, con: duckdb.DuckDBPyConnection, table: str,
+              sample: int | None = None) -> list[Reject]:
+        """The file (or its first `sample` rows) as temp table `table`, in file order."""
+        limit = " LIMIT ?" if sample else ""
+        return self.run(con, lambda src: con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {src[0]}{limit}",
+            [*src[1], *([sample] if sample else [])]))
+
+    def run(self, con: duckdb.DuckDBPyConnection,
+            build: Callable[[tuple[str, list]], object]) -> list[Reject]:
+        """`build(read_csv call)` runs one statement reading the file; it runs again with the
+        line endings folded, or with room for long lines, if the file needs it. Returns the
+        rows DuckDB rejected (with no `sample`, all of them)."""
+        try:
+            return self._run(con, build)
+        except duckdb.InvalidInputException as exc:
+            if self.newlines or "state machine" not in str(exc):
+                raise SourceError(f"{self.path}: DuckDB cannot parse this file "
+                                  f"({str(exc).splitlines()[0]}); check its quoting, or save "
+                                  "it again from Excel") from exc
+            # line endings change further down the file: fold them, then read again
+            self.newlines = True
+            return self._run(con, build)
+
+    def _run(self, con: duckdb.DuckDBPyConnection,
+             build: Callable[[tuple[str, list]], object]) -> list[Reject]:
+        # DuckDB's own line limit first: room for 64 MB lines makes every read about a
+        # quarter slower. A longer line (a pasted document in a note) is read again with the
+        # room, so its row is quarantined for its long field, not rejected whole.
+        for max_line in (None, LONG_LINE_BYTES):
+            con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+            build(self.sql(max_line))
+            if not con.execute("SELECT count(*) FROM reject_errors "
+                               "WHERE error_type = 'LINE SIZE OVER MAXIMUM'").fetchall()[0][0]:
+                break
+        # DuckDB reports one error per bad column; the row is quarantined once, with them all.
+        return [Reject(int(line), "malformed_row", msg, (raw or "")[:500])
+                for line, msg, raw in con.execute(
+                    "SELECT line, string_agg(DISTINCT error_type::VARCHAR, ', '), "
+                    "any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line")
+                .fetchall()]
 
 
 def unique_names(header: list[str]) -> list[str]:
