@@ -423,7 +423,8 @@ def _missed_spellings(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
     stored = con.execute("SELECT " + ", ".join(
         f'list(DISTINCT "{c}") FILTER (WHERE "{c}" IS NOT NULL)' for c in columns)
         + " FROM checked_rows").fetchall()[0]
-    stored = {c: [v for v in values or [] if v not in set(seen[c])]
+    known = {c: set(seen[c]) for c in columns}
+    stored = {c: [v for v in values or [] if v not in known[c]]
               for c, values in zip(columns, stored, strict=True)}
     if not any(_spellings(prof, c, values) for c, values in stored.items()):
         return None
