@@ -1,6 +1,8 @@
 """Score every manager on the ten dimensions per week, month and quarter from the rules file."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from contextlib import contextmanager
@@ -51,6 +53,15 @@ def needs_scoring(con: duckdb.DuckDBPyConnection, rules: Rules) -> bool:
 def _metric_columns(m: Metric) -> str:
     return (f"CAST(({m.num}) AS DOUBLE), CAST(({m.den}) AS DOUBLE), CAST(({m.date}) AS DATE), "
             f"{m.key_expr or 'NULL'}, ({m.date})")
+
+
+def _rules_checked_key(rules: Rules) -> str:
+    """What check_metric_sql's answer depends on: the rules, and the tables and macros their
+    SQL reads (the schema file and the score marts' version). While it is unchanged, a rescore
+    reuses the answer stored by the last one (binding every metric costs an incremental
+    rescore 2%)."""
+    schema = hashlib.sha256(db.sql_file("schema.sql").encode()).hexdigest()[:16]
+    return f"{rules.version}:{schema}:{db.MART_VERSION}"
 
 
 def check_metric_sql(con: duckdb.DuckDBPyConnection, rules: Rules) -> dict[str, str]:
@@ -335,8 +346,11 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
 def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str | None,
            t0: float) -> ScoreResult:
     data_end = define_context(con)
-    date_types = check_metric_sql(con, rules)
     state = db.get_states(con)
+    checked = _rules_checked_key(rules)
+    date_types = (json.loads(state["metric_date_types"])
+                  if state.get("rules_checked") == checked and state.get("metric_date_types")
+                  else check_metric_sql(con, rules))
     start, touched = ((None, None) if force else
                       (_incremental_since(con, rules, state) or (None, None)))
     if start is not None and data_end is not None:
@@ -383,12 +397,13 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
             if step == "score_periods.sql":
                 if start is not None:
                     _drop_periods_from(con, start)
-                _keyed_metrics(con, rules, date_types,
-                               Redo(start, appended, touched, data_end), state)
+                seen_from = _keyed_metrics(con, rules, date_types,
+                                           Redo(start, appended, touched, data_end), state)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
         db.set_states(con, scored=f"{state.get('data_version', '0')}:{rules.version}",
                       scored_run=str(last_run or 0), scored_data_end=str(data_end or date.min),
-                      rules_version=rules.version)
+                      rules_version=rules.version, keyed_seen_from=seen_from.isoformat(),
+                      rules_checked=checked, metric_date_types=json.dumps(date_types))
         managers, periods, rows = con.execute(
             "SELECT count(DISTINCT manager_no), count(DISTINCT period_no), count(*) "
             "FROM metric_run").fetchall()[0]
@@ -456,10 +471,11 @@ def _joins_as_written(con: duckdb.DuckDBPyConnection):
 
 
 def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str, str],
-                   redo: Redo, state: dict[str, str]) -> None:
+                   redo: Redo, state: dict[str, str]) -> date:
     """Distinct and entropy metrics per period being redone. One that no new load can have
     changed keeps its stored counts (keyed_count); after rows were only appended from day
-    `redo.appended` on, distinct counts build on the stored ones."""
+    `redo.appended` on, distinct counts build on the stored ones. Returns the day from which
+    keyed_seen now holds every value seen (state keyed_seen_from)."""
     start, appended, touched, data_end = redo
     con.execute("CREATE OR REPLACE TEMP TABLE metric_keyed (manager_no INTEGER, "
                 "period_no INTEGER, metric_no INTEGER, distinct_k BIGINT, entropy DOUBLE, "
@@ -506,7 +522,6 @@ def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str
     else:
         complete_from = max(next_from, date.fromisoformat(seen_from)) if seen_from else date.max
     con.execute("DELETE FROM keyed_seen WHERE day < ?", [complete_from])
-    db.set_state(con, "keyed_seen_from", complete_from.isoformat())
     # the kept counts are stored already
     if start is not None:
         con.execute("DELETE FROM keyed_count WHERE period_key IN (SELECT period_key "
@@ -515,6 +530,7 @@ def _keyed_metrics(con: duckdb.DuckDBPyConnection, rules: Rules, types: dict[str
     con.execute("INSERT INTO keyed_count SELECT k.manager_no, p.period_key, k.metric_no, "
                 "k.distinct_k, k.entropy, k.n FROM metric_keyed k JOIN periods p "
                 "USING (period_no) WHERE NOT list_contains(?, k.metric_no)", [kept])
+    return complete_from
 
 
 def _insert_rules(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
