@@ -58,8 +58,8 @@ def _metric_columns(m: Metric) -> str:
 def _rules_checked_key(rules: Rules) -> str:
     """What check_metric_sql's answer depends on: the rules, and the tables and macros their
     SQL reads (the schema file and the score marts' version). While it is unchanged, a rescore
-    reuses the answer stored by the last one (binding every metric costs an incremental
-    rescore 2%)."""
+    reuses the answer stored by the last one (binding every metric again cost an incremental
+    rescore about 10 ms of its 0.33 s)."""
     schema = hashlib.sha256(db.sql_file("schema.sql").encode()).hexdigest()[:16]
     return f"{rules.version}:{schema}:{db.MART_VERSION}"
 
