@@ -210,7 +210,7 @@ class CsvRead:
             build: Callable[[tuple[str, list]], object]) -> list[Reject]:
         """`build(read_csv call)` runs one statement reading the file; it runs again with the
         line endings folded, or with room for long lines, if the file needs it. Returns the
-        rows DuckDB rejected (with no `sample`, all of them)."""
+        rows DuckDB rejected in what the statement read."""
         try:
             return self._run(con, build)
         except duckdb.InvalidInputException as exc:
