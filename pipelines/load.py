@@ -216,7 +216,7 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
     step("map")
     formats_from = list(prof.date_formats)
     if detected.reader is None:
-        stg, _ = _map_columns(con, prof, detected, _numbered(detected, "stg_raw"),
+        stg, _ = _map_columns(con, prof, detected, (_numbered(detected, "stg_raw"), []),
                               _line_expr(con, detected))
         formats = _column_formats(con, stg, spec, formats_from)
         step("check")
@@ -239,7 +239,7 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
     # The table keeps the file's order (no join in its query), so its rowid numbers the lines.
     line = _line_expr(con, detected)
     con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT r.* EXCLUDE (_k), "
-                f"{line} AS _line FROM {_numbered(detected, 'checked_rows')[0]}")
+                f"{line} AS _line FROM {_numbered(detected, 'checked_rows')}")
 
 
 def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, detected: Detected,
@@ -335,15 +335,14 @@ def _trimmed(ref: str, free_text: bool) -> str:
             f"ELSE NULLIF({ref}, '') END")
 
 
-def _numbered(detected: Detected, table: str) -> Sql:
+def _numbered(detected: Detected, table: str) -> str:
     """The rows of `table` as `r`, with `_k` (each one's place among them) if `_line_expr`
     numbers them by rowid."""
     if not detected.line_from_rowid:
-        return f"{table} r", []
+        return f"{table} r"
     # inside a transaction rowids start at a large offset: count from the first one
     base = f"(SELECT *, rowid - (SELECT min(rowid) FROM {table}) AS _k FROM {table}) r"
-    return (f"{base} ASOF LEFT JOIN reject_breaks b ON r._k >= b.k" if detected.rejects
-            else base), []
+    return f"{base} ASOF LEFT JOIN reject_breaks b ON r._k >= b.k" if detected.rejects else base
 
 
 def _line_expr(con: duckdb.DuckDBPyConnection, detected: Detected) -> str:

@@ -18,8 +18,9 @@ from pipelines.config import load_settings
 from pipelines.publish import FEED_TABLES
 from pipelines.rules import Metric, Rules, RulesError
 
-STATIC_STEPS = ("score_periods.sql", "score_metrics.sql", "score_dimensions.sql",
-                "score_index.sql", "score_team.sql")
+# after the periods (and before the metrics) come the distinct and entropy counts: _keyed_metrics
+STATIC_STEPS = ("score_metrics.sql", "score_dimensions.sql", "score_index.sql",
+                "score_team.sql")
 RULE_TABLES = ("rule_metric", "rule_dimension", "rule_gate", "rule_team_metric")
 PERIOD_TABLES = ("awareness_index", "team_score")      # by period label
 VALUE_TABLES = ("metric_value", "dimension_value")      # by period_key
@@ -46,8 +47,11 @@ class ScoreResult:
 
 
 def needs_scoring(con: duckdb.DuckDBPyConnection, rules: Rules) -> bool:
-    scored = db.get_state(con, "scored")
-    return scored != f"{db.get_state(con, 'data_version', '0')}:{rules.version}"
+    return _needs_scoring(db.get_states(con), rules)
+
+
+def _needs_scoring(state: dict[str, str], rules: Rules) -> bool:
+    return state.get("scored") != f"{state.get('data_version', '0')}:{rules.version}"
 
 
 def _metric_columns(m: Metric) -> str:
@@ -332,21 +336,21 @@ def score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool = False,
     call for all of them; `since` (a period label) redoes every period from there on."""
     if since is not None:
         since = parse_period(since)[1]   # a label that is no period is refused, not ignored
-    if not force and since is None and not needs_scoring(con, rules):
+    state = db.get_states(con)
+    if not force and since is None and not _needs_scoring(state, rules):
         return ScoreResult(rules.version, skipped=True)
     t0 = time.perf_counter()
     settings = load_settings()
     con.execute("SET memory_limit = ?", [settings.score_memory_limit])
     try:
-        return _score(con, rules, force, since, t0)
+        return _score(con, rules, force, since, t0, state)
     finally:
         con.execute("SET memory_limit = ?", [settings.memory_limit])
 
 
 def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str | None,
-           t0: float) -> ScoreResult:
+           t0: float, state: dict[str, str]) -> ScoreResult:
     data_end = define_context(con)
-    state = db.get_states(con)
     checked = _rules_checked_key(rules)
     date_types = (json.loads(state["metric_date_types"])
                   if state.get("rules_checked") == checked and state.get("metric_date_types")
@@ -389,16 +393,13 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
                     "AS first_day", [date.min if start is None else _periods_from(start)])
         params = {"rules_version": rules.version, "min_dimensions": rules.min_dimensions,
                   "floor_grains": list(rules.floor_grains)}
+        _run_sql(con, "score_periods.sql", params)
+        if start is not None:
+            _drop_periods_from(con, start)
+        seen_from = _keyed_metrics(con, rules, date_types,
+                                   Redo(start, appended, touched, data_end), state)
         for step in STATIC_STEPS:
-            sql = db.sql_file(step)
-            used = {k: v for k, v in params.items() if f"${k}" in sql}
-            with _joins_as_written(con):
-                con.execute(sql, used) if used else con.execute(sql)
-            if step == "score_periods.sql":
-                if start is not None:
-                    _drop_periods_from(con, start)
-                seen_from = _keyed_metrics(con, rules, date_types,
-                                           Redo(start, appended, touched, data_end), state)
+            _run_sql(con, step, params)
         last_run = con.execute("SELECT max(load_run_id) FROM load_run").fetchall()[0][0]
         db.set_states(con, scored=f"{state.get('data_version', '0')}:{rules.version}",
                       scored_run=str(last_run or 0), scored_data_end=str(data_end or date.min),
@@ -414,6 +415,14 @@ def _score(con: duckdb.DuckDBPyConnection, rules: Rules, force: bool, since: str
     return ScoreResult(rules.version, full=start is None, since=start, managers=managers,
                        periods=periods, metric_rows=rows,
                        seconds=round(time.perf_counter() - t0, 3))
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    """One of the scoring SQL files, with the parameters it names."""
+    sql = db.sql_file(name)
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    with _joins_as_written(con):
+        con.execute(sql, used) if used else con.execute(sql)
 
 
 def _additive_sums(con: duckdb.DuckDBPyConnection, rules: Rules, date_types: dict[str, str],
