@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -107,7 +108,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         if progress:
             progress(str(path), name)
 
-    started = datetime.now()
+    started = _utc_now()
     t0 = time.perf_counter()
     result = FileResult(file=str(path))
     if not path.is_file():
@@ -175,7 +176,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
             "profile, detected, started_at, finished_at, rows_read, rows_landed, rows_duplicate,"
             " rows_quarantined, affected_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, str(path), digest, path.stat().st_size, spec.name, prof.name,
-             detected.to_json(), started, datetime.now(), result.rows_read, result.landed
+             detected.to_json(), started, _utc_now(), result.rows_read, result.landed
              + result.updated + result.voided, result.duplicates, result.quarantined,
              min((d for d in affected if d is not None), default=None)])
         if result.landed or result.updated or result.voided:
@@ -188,6 +189,11 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         _drop_work_tables(con)
     result.seconds = round(time.perf_counter() - t0, 3)
     return result
+
+
+def _utc_now() -> datetime:
+    # the warehouse keeps every pipeline timestamp as naive UTC; pages show the bank's zone
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -472,8 +478,12 @@ def _check_rows(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, prof: prof
 def _quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
                 detected: Detected, run_id: int, path: Path) -> None:
     """Each failing row's reasons into `quarantine`, with its line and raw value."""
-    insert = ("INSERT INTO quarantine "
-              "SELECT ?, ?, _line, column_name, raw_value, reason_code, detail")
+    columns = ("load_run_id, source_file, line, column_name, raw_value, reason_code, detail, "
+               "detail_code, detail_args")
+    # by name: a warehouse from before detail_code has its added columns last
+    insert = (f"INSERT INTO quarantine ({columns}) "
+              "SELECT ?, ?, _line, column_name, raw_value, reason_code, detail, detail_code, "
+              "detail_args")
     for check in validate.checks(spec, damaged=detected.damaged_sequences > 0):
         sql, p = validate.failing_rows(check)
         con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
@@ -481,13 +491,19 @@ def _quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
     con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
     private = [c.name for c in spec.columns if c.pseudonymise]
     if detected.rejects:
-        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            [run_id, str(path), r.line, r.column,
-             # a whole raw line may hold a client id: for client feeds it stays in the file
-             None if private and r.column is None else r.raw_value, r.reason_code,
-             r.detail + (" (raw line withheld: it may hold client identifiers)"
-                         if private and r.column is None and r.raw_value else "")]
-            for r in detected.rejects])
+        rows = []
+        for r in detected.rejects:
+            # a whole raw line may hold a client id: for client feeds it stays in the file
+            withheld = bool(private and r.column is None and r.raw_value)
+            args = r.args | ({"withheld": True} if withheld else {})
+            rows.append([run_id, str(path), r.line, r.column,
+                         None if private and r.column is None else r.raw_value, r.reason_code,
+                         r.detail + (" (raw line withheld: it may hold client identifiers)"
+                                     if withheld else ""),
+                         r.code, json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+                         if r.code else None])
+        con.executemany(f"INSERT INTO quarantine ({columns}) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     if private:
         _pseudonymise_quarantine(con, settings, run_id, private)
 

@@ -76,8 +76,12 @@ class Check:
     reason: str
     where: str                 # over `checked`: raw "col" and typed "t__col"
     params: tuple = ()
-    detail: str = "''"
+    detail: str = "''"         # SQL: English words for the warehouse
     late: bool = False         # needs a join: run on its own over all rows, not in `_bad`
+    # what the dashboard says, in its reader's language: key detail.<code>, and SQL giving its
+    # values as a JSON object (numbers only: never the row's text)
+    detail_code: str | None = None
+    detail_args: str = "NULL"
 
 
 def checks(feed: Feed, damaged: bool = True) -> list[Check]:
@@ -93,7 +97,9 @@ def checks(feed: Feed, damaged: bool = True) -> list[Check]:
             out.append(Check(col.name, "required", f"{raw} IS NULL"))
         if col.type == "text":
             out.append(Check(col.name, "too_long", f"strlen({raw}) > {MAX_TEXT_BYTES}",
-                             detail=f"strlen({raw})::VARCHAR || ' bytes'"))
+                             detail=f"strlen({raw})::VARCHAR || ' bytes'", detail_code="bytes",
+                             detail_args=f"json_object('bytes', strlen({raw}), "
+                                         f"'max', {MAX_TEXT_BYTES})::VARCHAR"))
         else:
             out.append(Check(col.name, f"invalid_{col.type}",
                              f"{raw} IS NOT NULL AND {typ} IS NULL"))
@@ -132,9 +138,10 @@ def failing_rows(check: Check) -> Sql:
     # raw values are kept whole in quarantine, but a 10 MB field is cut to its first 1,000 chars
     raw = "_skip" if check.column is None else f'"{check.column}"'
     return (f"SELECT _line, ? AS column_name, left({raw}, 1000) AS raw_value, ? AS reason_code, "
-            f"{check.detail} AS detail FROM checked "
+            f"{check.detail} AS detail, CAST(? AS VARCHAR) AS detail_code, "
+            f"{check.detail_args} AS detail_args FROM checked "
             f"WHERE {'' if check.late else '_bad AND '}({check.where})",
-            [check.column, check.reason, *check.params])
+            [check.column, check.reason, check.detail_code, *check.params])
 
 
 def duplicates_in_file(feed: Feed) -> Sql:
@@ -148,7 +155,8 @@ def duplicates_in_file(feed: Feed) -> Sql:
     return (f"WITH maybe AS (SELECT hash({key}) AS h FROM checked GROUP BY 1 "
             "HAVING count(*) > 1) "
             f"SELECT _line, ? AS column_name, {raw} AS raw_value, ? AS reason_code, "
-            f"'first at line ' || first_line AS detail FROM ("
+            f"'first at line ' || first_line AS detail, 'first_at_line' AS detail_code, "
+            f"json_object('line', first_line)::VARCHAR AS detail_args FROM ("
             f"SELECT _line, {key}, min(_line) OVER (PARTITION BY {key}) AS first_line "
             f"FROM checked WHERE hash({key}) IN (SELECT h FROM maybe) AND "
             f"{' AND '.join(f'{k} IS NOT NULL' for k in parts)}) WHERE _line > first_line",

@@ -20,9 +20,13 @@ class SourceError(Exception):
 class Reject:
     line: int
     reason_code: str
-    detail: str = ""
+    detail: str = ""                  # English, for the warehouse and the CLI
     raw_value: str = ""
     column: str | None = None
+    # what the dashboard shows, in the reader's language: key detail.<code> with these values.
+    # Never client data: counts, line numbers, statement ids and other codes only.
+    code: str | None = None
+    args: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -23,6 +23,12 @@ CHUNK = 1 << 20
 # more than this, or more than this share of its characters, means a wrong or broken file.
 MAX_DAMAGE, MAX_DAMAGE_SHARE = 3, 0.01
 LONG_LINE_BYTES = 64_000_000   # longest line read at all; longer ones are quarantined whole
+# DuckDB's names for why it rejected a line (reject_errors.error_type) -> detail codes the
+# dashboard words in each language; a name not listed here is shown as "could not be parsed".
+PARSE_ERRORS = {"TOO MANY COLUMNS": "too_many_fields", "MISSING COLUMNS": "too_few_fields",
+                "UNQUOTED VALUE": "bad_quote", "LINE SIZE OVER MAXIMUM": "line_too_long",
+                "INVALID ENCODING": "bad_bytes", "INVALID STATE": "parse_failed",
+                "CAST": "parse_failed"}
 
 
 @dataclass
@@ -234,11 +240,17 @@ class CsvRead:
                                "WHERE error_type = 'LINE SIZE OVER MAXIMUM'").fetchall()[0][0]:
                 break
         # DuckDB reports one error per bad column; the row is quarantined once, with them all.
-        return [Reject(int(line), "malformed_row", msg, (raw or "")[:500])
-                for line, msg, raw in con.execute(
-                    "SELECT line, string_agg(DISTINCT error_type::VARCHAR, ', '), "
+        return [Reject(int(line), "malformed_row", ", ".join(errors), (raw or "")[:500],
+                       code="csv_parse", args={"errors": parse_codes(errors)})
+                for line, errors, raw in con.execute(
+                    "SELECT line, list_sort(list(DISTINCT error_type::VARCHAR)), "
                     "any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line")
                 .fetchall()]
+
+
+def parse_codes(errors: list[str]) -> list[str]:
+    """DuckDB's error names for one line as detail codes, each once, in a stable order."""
+    return sorted({PARSE_ERRORS.get(e, "parse_failed") for e in errors})
 
 
 def unique_names(header: list[str]) -> list[str]:

@@ -29,6 +29,9 @@ VERBS = {
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 COLUMNS = ["event_id", "manager_id", "occurred_at", "course_id", "title", "category", "verb",
            "score_scaled", "duration_min", "certification"]
+# Object types a statement about one course cannot have, and their detail codes.
+OBJECT_CODES = {"SubStatement": "object_substatement", "StatementRef": "object_statementref",
+                "Agent": "object_agent", "Group": "object_group"}
 DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?"
                       r"(?:(\d+(?:\.\d+)?)S)?)?$")
 
@@ -61,7 +64,8 @@ def _records(path: Path) -> tuple[list[tuple[int, object]], list[Reject]]:
         try:
             records.append((i, json.loads(line)))
         except json.JSONDecodeError as exc:
-            rejects.append(Reject(i, "malformed_json", str(exc), line[:500]))
+            rejects.append(Reject(i, "malformed_json", str(exc), line[:500],
+                                  code="json_syntax", args={"char": exc.colno}))
     if not records and rejects:
         raise SourceError(f"{path}: not JSON, a JSON array or JSON lines of xAPI statements")
     return records, rejects
@@ -103,18 +107,25 @@ def _scaled(score: dict) -> float | None:
 def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
     actor = stmt.get("actor") or {}
     if actor.get("objectType") == "Group":
-        return Reject(0, "xapi_group", "statements about a group name no single manager")
-    manager = next((lookup[k] for k in actor_keys(actor) if k in lookup), None)
+        return Reject(0, "xapi_group", "statements about a group name no single manager",
+                      code="group_actor")
+    keys = actor_keys(actor)
+    manager = next((lookup[k] for k in keys if k in lookup), None)
     if manager is None:
-        return Reject(0, "unknown_actor", ", ".join(actor_keys(actor)) or "no identifier",
-                      json.dumps(actor, ensure_ascii=False)[:500], "actor")
+        # the identifiers themselves stay in the raw value: the detail only counts them
+        return Reject(0, "unknown_actor", ", ".join(keys) or "no identifier",
+                      json.dumps(actor, ensure_ascii=False)[:500], "actor",
+                      code="actor_not_in_roster" if keys else "actor_without_id",
+                      args={"ids": len(keys)} if keys else {})
     obj = stmt.get("object") or {}
-    if obj.get("objectType") in ("SubStatement", "StatementRef", "Agent", "Group"):
-        return Reject(0, "xapi_unsupported_object", obj.get("objectType", ""), column="object")
+    if obj.get("objectType") in OBJECT_CODES:
+        return Reject(0, "xapi_unsupported_object", obj["objectType"], column="object",
+                      code=OBJECT_CODES[obj["objectType"]])
     verb_id = (stmt.get("verb") or {}).get("id", "")
     verb = VERBS.get(verb_id)
     if verb is None:
-        return Reject(0, "unknown_verb", verb_id, verb_id, "verb")
+        return Reject(0, "unknown_verb", verb_id or "no verb", verb_id, "verb",
+                      code="verb_not_mapped" if verb_id else "no_verb")
     definition = obj.get("definition") or {}
     names = definition.get("name") or {}
     title = next((names[k] for k in ("zh-TW", "zh-CN", "en-US", "en") if k in names),
@@ -130,7 +141,10 @@ def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
     try:
         occurred = _local(stmt.get("timestamp") or stmt.get("stored") or "")
     except ValueError:
-        return Reject(0, "invalid_timestamp", "", str(stmt.get("timestamp")), "timestamp")
+        given = stmt.get("timestamp") or stmt.get("stored")
+        return Reject(0, "invalid_timestamp", "not an ISO 8601 time" if given else
+                      "no timestamp", _str(stmt.get("timestamp")) or "", "timestamp",
+                      code="not_iso_time" if given else "no_timestamp")
     return {
         "event_id": str(stmt.get("id") or ""), "manager_id": manager, "occurred_at": occurred,
         "course_id": _str(obj.get("id")), "title": _str(title), "category": _str(category),
@@ -154,20 +168,29 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
     rows: list[dict] = []
     for line, stmt in records:
         if not isinstance(stmt, dict):
-            rejects.append(Reject(line, "malformed_json", "not a statement object"))
+            rejects.append(Reject(line, "malformed_json", "not a statement object",
+                                  code="not_an_object"))
             continue
         if (stmt.get("verb") or {}).get("id") == VOIDED:
-            rejects.append(Reject(line, "xapi_voiding", str((stmt.get("object") or {}).get("id"))))
+            target = (stmt.get("object") or {}).get("id")
+            if target is None:
+                rejects.append(Reject(line, "xapi_voiding", "no statement id",
+                                      code="voids_no_id"))
+            else:   # a statement id (a UUID), not a person's
+                rejects.append(Reject(line, "xapi_voiding", str(target), code="voids",
+                                      args={"id": str(target)[:100]}))
             continue
         if str(stmt.get("id")) in voided:
-            rejects.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id"))
+            rejects.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id",
+                                  code="voided_in_file"))
             continue
         try:
             row = _row(stmt, lookup)
         except (TypeError, ValueError, AttributeError) as exc:
             # a field of the wrong JSON type (a null score, a list for a name…): this statement
             # is quarantined, the others load
-            row = Reject(0, "invalid_statement", f"{exc.__class__.__name__}: {exc}"[:300])
+            row = Reject(0, "invalid_statement", f"{exc.__class__.__name__}: {exc}"[:300],
+                         code="wrong_json_type")
         if isinstance(row, Reject):
             row.line = line
             rejects.append(row)

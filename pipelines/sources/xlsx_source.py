@@ -51,7 +51,9 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Detected:
                 continue
             if any(v is not None for v in row[len(names):]):
                 rejects.append(Reject(i, "malformed_row", "values right of the last header",
-                                      " | ".join(_text(v) or "" for v in row)[:500]))
+                                      " | ".join(_text(v) or "" for v in row)[:500],
+                                      code="right_of_header",
+                                      args={"columns": len(names)}))
                 continue
             lines.append(i)
             for j in range(len(names)):
