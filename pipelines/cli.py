@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from dashboard import i18n
 from pipelines import badges, db, demo, explain, load, openbadges, publish, score, season
 from pipelines.config import load_settings
 from pipelines.contract import LOCAL_TIMEZONE
@@ -227,34 +230,71 @@ def cmd_celebrations(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rules = load_rules(settings.rules_path)
+    lang = args.lang
+    t = i18n.translator(lang)
     with db.warehouse(settings.db_path) as con:
         found = explain.explain(con, rules, args.manager, args.grain, args.period,
-                                args.dimension)
+                                args.dimension, lang=lang)
     if found["index"] is None:
-        raise SourceError(f"no scores for {args.manager} in {args.grain} {args.period}; "
-                          "check the id and the period (e.g. 2026-10, 2026-W42, 2026Q3)")
+        who = t("explain.suggestion", name=found["name"], id=found["manager_id"])
+        raise SourceError(t("explain.no_scores", who=who, period=found["period"],
+                            grain=t(f"explain.grain_{found['grain']}")))
     if args.json:
         print(json.dumps(found, ensure_ascii=False, indent=1, default=str))
         return EXIT_OK
+    # names, teams and row ids come from bank files: Text keeps them plain (no Rich markup)
     idx = found["index"]
-    console.print(f"{args.manager} {args.grain} {args.period} ({found['from']} – {found['to']}):"
-                  f" index {_num(idx['score'])}, rank {idx['rank_overall'] or '-'}"
-                  + (f", not ranked: {idx['gate_reason']}" if idx["gate_reason"] else "")
-                  + f", rules {idx['rules_version']}")
+    console.print(_plain(t("explain.person", name=found["name"], id=found["manager_id"],
+                           team=found["team_name"], branch=found["branch"],
+                           peer_group=t(f"peer_group.{found['peer_group']}"))))
+    console.print(_plain(t("explain.period", grain=t(f"explain.grain_{found['grain']}"),
+                           period=found["period"], start=found["from"], end=found["to"],
+                           rules=idx["rules_version"])))
+    standing = [t("explain.index", score=_num(idx["score"]) if idx["status"] == "ok"
+                  else explain.status_text(idx["status"], lang))]
+    if idx["gate_reason"]:
+        standing.append(t("explain.not_ranked",
+                          reason=explain.gate_text(idx["gate_reason"], lang)))
+    elif idx["rank_overall"]:
+        standing += [t("explain.rank", rank=idx["rank_overall"]),
+                     t("explain.peer_rank", rank=idx["rank_peer"] or "-")]
+    console.print(_plain(" ・ ".join(standing)))
     for dim, d in found["dimensions"].items():
-        table = Table(title=f"{dim}: {_num(d['score'])}"
-                      + (f" ({d['fallback']})" if d["fallback"] else ""), title_justify="left")
-        for col in ("metric", "value", "score", "status", "normalised", "rows", "first ids"):
-            table.add_column(col, overflow="fold")
+        score_text = (_num(d["score"]) if d["status"] == "ok"
+                      else explain.status_text(d["status"], lang))
+        without = explain.fallback_text(d, lang)
+        table = Table(title=_plain(t("explain.dimension", dimension=t(f"dimension.{dim}"),
+                                     score=score_text) + (f" ({without})" if without else "")),
+                      title_justify="left")
+        for col in ("metric", "value", "score", "status", "normalised", "rows", "hits"):
+            table.add_column(t(f"explain.{col}"), overflow="fold")
+        table.add_column(t("explain.ids", n=IDS_SHOWN), overflow="fold")
         for m in d["metrics"]:
-            norm = m["normalisation"]
-            how = (f"{norm['zero_at']}→0, {norm['full_at']}→100" if norm["method"] == "linear"
-                   else "percentile in peer group")
-            table.add_row(m["metric"], _num(m["value"], 3), _num(m["score"]),
-                          m["status"] + (f": {m['reason']}" if m["reason"] else ""), how,
-                          str(len(m["rows"])), ", ".join(map(str, m["rows"][:4])))
+            reason = explain.reason_text(m, lang)
+            table.add_row(*map(_plain, (
+                t(f"metric.{m['metric']}"), _num(m["value"], 3), _num(m["score"]),
+                explain.status_text(m["status"], lang) + (f": {reason}" if reason else ""),
+                explain.normalisation_text(m["normalisation"], lang), str(len(m["rows"])),
+                "-" if m["hits"] is None else str(len(m["hits"])),
+                ", ".join(map(str, m["rows"][:IDS_SHOWN])))))
         console.print(table)
     return EXIT_OK
+
+
+IDS_SHOWN = 4
+
+
+def _plain(text: str) -> Text:
+    """Text shown as it is: no Rich markup or emoji codes, and no terminal control characters."""
+    return Text("".join("\ufffd" if unicodedata.category(c).startswith("C") else c
+                        for c in text))
+
+
+def _lang(text: str) -> str:
+    for code in i18n.LANGUAGES:
+        if text.replace("_", "-").lower() == code.lower():
+            return code
+    raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(i18n.LANGUAGES)}")
 
 
 def _num(v: float | None, digits: int = 1) -> str:
@@ -366,11 +406,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", parents=[common], help="show what is behind a person's scores",
                        description="For one manager and period: each dimension, its metrics, "
                                    "how each was normalised, and the log rows behind it.")
-    p.add_argument("manager", help="manager id, e.g. RM001")
+    p.add_argument("manager", help="manager id (RM001) or name as in the roster (王大明)")
     p.add_argument("period", help="2026-10 (month), 2026-W42 (week) or 2026Q3 (quarter)")
     p.add_argument("--grain", choices=["week", "month", "quarter"],
                    help="default: read from the period's form")
-    p.add_argument("--dimension", help="only this dimension")
+    p.add_argument("--dimension", help="only this dimension: its key (marketing) or label in "
+                                       "any language (營銷意識, 营销, Marketing)")
+    p.add_argument("--lang", type=_lang, default=i18n.DEFAULT, metavar="|".join(i18n.LANGUAGES),
+                   help=f"language of the output and messages (default {i18n.DEFAULT}); "
+                        "--json keys stay English")
     p.add_argument("--json", action="store_true", help="print it as JSON")
     p.set_defaults(func=cmd_explain)
 

@@ -131,11 +131,15 @@ def test_period_labels_are_read_in_any_case(roster_loaded, tmp_path):
 def test_explain_names_the_dimensions_when_one_is_misspelt(roster_loaded, tmp_path, capsys):
     from tests.test_score import _mkt, build
     build(roster_loaded, tmp_path, marketing=[_mkt(i, "A1") for i in range(5)]).close()
-    assert main(["explain", "A1", "2026-05", "--dimension", "Integrity"]) == EXIT_USER_ERROR
+    assert main(["explain", "A1", "2026-05", "--dimension", "Integrty", "--lang", "en"]) \
+        == EXIT_USER_ERROR
     err = capsys.readouterr().err
-    assert "no dimension 'Integrity'" in err and "integrity, market" in err
-    assert main(["explain", "A1", "2026-05", "--grain", "week"]) == EXIT_USER_ERROR
+    assert "no dimension 'Integrty'" in err and "Integrity, Market" in err
+    assert main(["explain", "A1", "2026-05", "--grain", "week", "--lang", "en"]) \
+        == EXIT_USER_ERROR
     assert "2026-05 is a month, not a week" in capsys.readouterr().err
+    assert main(["explain", "A1", "2026-05", "--grain", "week"]) == EXIT_USER_ERROR
+    assert "2026-05 是月,不是週" in capsys.readouterr().err   # zh-TW by default
 
 
 def test_load_and_celebrations_say_what_is_wrong_with_their_arguments(settings, capsys,
