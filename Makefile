@@ -21,7 +21,7 @@ $(STAMP): requirements.txt
 run: $(STAMP) ## build the demo warehouse if needed, then serve the dashboard on $(HOST):$(PORT)
 	$(PY) -m pipelines build
 	@echo "dashboard: http://$(HOST):$(PORT)   wall screen: http://$(HOST):$(PORT)/?wall=bank"
-	$(PY) -m streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT) \
+	$(PY) -m streamlit run dashboard/serve.py --server.address $(HOST) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: $(STAMP) ## run the whole test suite

@@ -2,8 +2,8 @@
 A URL with ?wall=bank|branch|team is the office wall screen instead: no navigation, no chrome."""
 import streamlit as st
 
-from dashboard import i18n
-from dashboard.views import data_health, game, leaderboard, wall
+from dashboard import i18n, routes
+from dashboard.views import data_health, game, leaderboard, links, person, team, wall
 
 lang = i18n.normalise(st.query_params.get("lang") or st.session_state.get(i18n.LANG_KEY))
 
@@ -24,9 +24,14 @@ else:
         # the default page is served at the root URL (Streamlit ignores its url_path)
         st.Page(leaderboard.render, title=i18n.t(lang, "nav.leaderboard"),
                 icon=":material/leaderboard:", default=True),
+        st.Page(person.render, title=i18n.t(lang, "nav.person"), icon=":material/person:",
+                url_path=routes.PERSON),
+        st.Page(team.render, title=i18n.t(lang, "nav.team"), icon=":material/groups:",
+                url_path=routes.TEAM),
         st.Page(game.render, title=i18n.t(lang, "nav.game"), icon=":material/military_tech:",
-                url_path="game"),
+                url_path=routes.GAME),
         st.Page(data_health.render, title=i18n.t(lang, "nav.data_health"),
-                icon=":material/monitor_heart:", url_path="data-health"),
+                icon=":material/monitor_heart:", url_path=routes.DATA_HEALTH),
     ]
+    links.PAGES.update(person=pages[1], team=pages[2])
     st.navigation(pages).run()

@@ -1,6 +1,8 @@
 """Pure functions: DataFrame in, Plotly figure out (no Streamlit here)."""
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -14,45 +16,175 @@ DIMENSION_COLOURS = {"integrity": "#5B9BD5", "market": "#F28E2B", "customer": "#
                      "learning": "#BAB0FF"}
 
 
-def leaderboard_bar(df: pd.DataFrame, title: str, peer_labels: dict[str, str]) -> go.Figure:
-    """Horizontal bars of the awareness index, best on top, coloured by peer group."""
+def plain(text: object) -> str:
+    """A value from a file as Plotly text: Plotly renders a subset of HTML in titles, ticks,
+    hover and annotations (<a href> becomes a live link), so every markup character is escaped."""
+    return html.escape("" if text is None else str(text), quote=False)
+
+
+def unique_labels(labels: list[str], ids: list[str]) -> list[str]:
+    """Category labels that stay apart when two people share a name (Plotly merges equal
+    categories into one bar): a repeated label gets the person's id."""
+    seen = pd.Series(labels).duplicated(keep=False).tolist()
+    return [f"{lab} ({i})" if dup else lab for lab, i, dup in zip(labels, ids, seen,
+                                                                    strict=True)]
+
+
+def leaderboard_bar(df: pd.DataFrame, title: str, peer_labels: dict[str, str],
+                    medians: dict[str, float] | None = None) -> go.Figure:
+    """Horizontal bars of the awareness index, best on top, coloured by peer group; the peer
+    groups' medians as dotted lines. `df` is the top of the board (the caller cuts it)."""
     ranked = df.dropna(subset=["awareness_index"]).sort_values("awareness_index")
+    labels = unique_labels([plain(n) + " · " + plain(t) for n, t in
+                            zip(ranked["name"], ranked["team_name"], strict=True)],
+                           [plain(i) for i in ranked["manager_id"]])
+    ranked = ranked.assign(label=labels)
     fig = go.Figure()
     for peer, colour in PEER_COLOURS.items():
         part = ranked[ranked["peer_group"] == peer]
         if part.empty:
             continue
         fig.add_bar(
-            x=part["awareness_index"].round(1), y=part["name"] + " · " + part["team_name"],
-            orientation="h", name=peer_labels.get(peer, peer), marker_color=colour,
+            x=part["awareness_index"].round(1), y=part["label"], customdata=part["manager_id"],
+            orientation="h", name=plain(peer_labels.get(peer, peer)), marker_color=colour,
             text=part["awareness_index"].round(1), textposition="outside",
             hovertemplate="%{y}<br>%{x:.1f}<extra></extra>")
-    order = (ranked["name"] + " · " + ranked["team_name"]).tolist()
+    for peer, value in (medians or {}).items():
+        if value is None or pd.isna(value) or peer not in set(ranked["peer_group"]):
+            continue
+        fig.add_vline(x=value, line_dash="dot", line_color=PEER_COLOURS.get(peer, "#999"),
+                      opacity=0.8)
     fig.update_layout(
-        title=title, barmode="overlay", height=max(320, 26 * len(ranked) + 120),
+        title=title, barmode="overlay", height=max(320, 24 * len(ranked) + 120),
         margin={"l": 10, "r": 30, "t": 60, "b": 30},
         xaxis={"range": [0, 105], "title": None},
-        yaxis={"categoryorder": "array", "categoryarray": order, "title": None},
+        yaxis={"categoryorder": "array", "categoryarray": ranked["label"].tolist(),
+               "title": None},
         legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
+        clickmode="event+select",
     )
     return fig
 
 
+def standing(rows: pd.DataFrame, labels: dict[str, str], names: dict[str, str],
+             title: str) -> go.Figure:
+    """Where one person stands on each dimension: their score (a dot in the dimension's colour)
+    against the peer group's middle half (a grey bar from the 25th to the 75th percentile), the
+    peer median (a diamond) and the team median (a tick). `rows`: dimension, score, p25, p50,
+    p75, team_p50. Dimensions without a score show the band only."""
+    rows = rows.set_index("dimension").reindex(list(DIMENSION_COLOURS))
+    y = [labels[d] for d in rows.index]
+    fig = go.Figure()
+    fig.add_bar(y=y, x=(rows["p75"] - rows["p25"]), base=rows["p25"], orientation="h",
+                marker_color="rgba(160,160,160,0.35)", name=names["band"],
+                hovertemplate="%{y}<br>%{base:.0f}–%{x:.0f}<extra></extra>", width=0.5)
+    fig.add_scatter(y=y, x=rows["p50"], mode="markers", name=names["peer"],
+                    marker={"symbol": "diamond", "size": 11, "color": "#555555"},
+                    hovertemplate="%{y}<br>%{x:.0f}<extra></extra>")
+    fig.add_scatter(y=y, x=rows["team_p50"], mode="markers", name=names["team"],
+                    marker={"symbol": "line-ns", "size": 18, "line": {"width": 3,
+                                                                       "color": "#222222"}},
+                    hovertemplate="%{y}<br>%{x:.0f}<extra></extra>")
+    fig.add_scatter(y=y, x=rows["score"], mode="markers", name=names["person"],
+                    marker={"size": 16, "color": [DIMENSION_COLOURS[d] for d in rows.index],
+                            "line": {"width": 1.5, "color": "#222222"}},
+                    hovertemplate="%{y}<br>%{x:.1f}<extra></extra>")
+    fig.update_layout(
+        title=title, height=430, barmode="overlay",
+        margin={"l": 10, "r": 20, "t": 60, "b": 30},
+        xaxis={"range": [0, 102], "title": None},
+        yaxis={"categoryorder": "array", "categoryarray": y[::-1], "title": None},
+        legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"})
+    return fig
+
+
+def trends(series: pd.DataFrame, periods: list[str], panels: list[tuple[str, str, str]],
+           names: dict[str, str], tick_labels: list[str]) -> go.Figure:
+    """Small multiples, one panel per series (the index, then each dimension): the person's
+    line over `periods` with the peer group's 25th-75th percentile band behind it. A period
+    without a score is a gap in the line, never a zero. `series`: key, period, score, p25, p75;
+    `panels`: (key, title, colour)."""
+    from plotly.subplots import make_subplots
+
+    cols = 3
+    rows = -(-len(panels) // cols)
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True,
+                        subplot_titles=[p[1] for p in panels], vertical_spacing=0.07,
+                        horizontal_spacing=0.03)
+    for i, (key, _, colour) in enumerate(panels):
+        r, c = i // cols + 1, i % cols + 1
+        part = series[series["key"] == key].set_index("period").reindex(periods)
+        x = tick_labels
+        fig.add_scatter(x=x, y=part["p75"], mode="lines", line={"width": 0},
+                        hoverinfo="skip", showlegend=False, row=r, col=c)
+        fig.add_scatter(x=x, y=part["p25"], mode="lines", line={"width": 0}, fill="tonexty",
+                        fillcolor="rgba(150,150,150,0.25)", name=names["band"],
+                        hoverinfo="skip", showlegend=i == 0, row=r, col=c)
+        fig.add_scatter(x=x, y=part["score"], mode="lines+markers", connectgaps=False,
+                        line={"color": colour, "width": 2.5}, marker={"size": 4},
+                        name=names["person"], showlegend=i == 0, row=r, col=c,
+                        hovertemplate="%{x}<br>%{y:.1f}<extra></extra>")
+    fig.update_yaxes(range=[0, 102], tickvals=[0, 50, 100])
+    fig.update_xaxes(showticklabels=False)
+    for c in range(1, cols + 1):   # the bottom panel of each column labels the periods
+        fig.update_xaxes(showticklabels=True, nticks=6, row=rows, col=c)
+    fig.update_xaxes(showticklabels=True, nticks=6, row=rows - 1, col=cols)
+    fig.update_layout(height=170 * rows + 90, margin={"l": 10, "r": 10, "t": 60, "b": 30},
+                      legend={"orientation": "h", "y": 1.04, "x": 0, "yanchor": "bottom"})
+    return fig
+
+
+def member_heatmap(matrix: pd.DataFrame, title: str, missing: str) -> go.Figure:
+    """Members x dimensions: each cell the member's score, blank when there was too little
+    data. `matrix` is indexed by the member's (escaped, unique) label, columns are labels."""
+    z = matrix.to_numpy(dtype=float)
+    text = [[missing if pd.isna(v) else f"{v:.0f}" for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(matrix.columns), y=list(matrix.index), text=text, texttemplate="%{text}",
+        zmin=0, zmax=100, colorscale="Blues", hoverongaps=False, xgap=2, ygap=2,
+        hovertemplate="%{y}<br>%{x}: %{z:.0f}<extra></extra>", colorbar={"thickness": 12}))
+    fig.update_layout(title=title, height=max(260, 34 * len(matrix) + 140),
+                      margin={"l": 10, "r": 10, "t": 60, "b": 30},
+                      yaxis={"autorange": "reversed"}, xaxis={"side": "top"})
+    return fig
+
+
+def team_trend(lines: pd.DataFrame, team_id: str, periods: list[str], tick_labels: list[str],
+               names: dict[str, str], title: str) -> go.Figure:
+    """This team's index over time (bold) against every other team (thin grey lines).
+    `lines`: team_id, period, score; `names`: team_id -> escaped team name."""
+    fig = go.Figure()
+    for tid, part in lines.groupby("team_id"):
+        part = part.set_index("period").reindex(periods)
+        mine = tid == team_id
+        fig.add_scatter(x=tick_labels, y=part["score"], mode="lines+markers" if mine else "lines",
+                        connectgaps=False, name=names.get(tid, plain(tid)),
+                        line={"color": "#1f4e9c" if mine else "rgba(140,140,140,0.45)",
+                              "width": 3.5 if mine else 1.2},
+                        showlegend=mine, hovertemplate="%{x}<br>%{y:.1f}<extra>"
+                        + names.get(tid, plain(tid)) + "</extra>")
+    fig.update_layout(title=title, height=360, margin={"l": 10, "r": 10, "t": 60, "b": 30},
+                      yaxis={"range": [0, 102], "title": None}, xaxis={"title": None},
+                      legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"})
+    return fig
+
+
 def xp_progress(history: pd.DataFrame, levels: pd.DataFrame, title: str,
-                level_names: dict[int, str]) -> go.Figure:
+                level_names: dict[int, str], xp_label: str = "XP") -> go.Figure:
     """XP earned so far, week by week, against the thresholds of the levels."""
     fig = go.Figure()
-    fig.add_scatter(x=history["week_start"], y=history["xp_total"], mode="lines+markers",
-                    line={"color": "#6a3d9a", "width": 3}, name="XP",
-                    hovertemplate="%{x|%Y-%m-%d}<br>XP %{y:,.0f}<extra></extra>")
+    fig.add_scatter(x=history["week_start"].dt.strftime("%Y-%m-%d"), y=history["xp_total"],
+                    mode="lines+markers", line={"color": "#6a3d9a", "width": 3}, name=xp_label,
+                    hovertemplate="%{x}<br>%{y:,.0f}<extra></extra>")
     top = float(history["xp_total"].max()) if len(history) else 0.0
     for _, lv in levels.iterrows():
         if lv["min_xp"] <= 0 or lv["min_xp"] > top * 1.3:
             continue
         fig.add_hline(y=lv["min_xp"], line_dash="dot", line_color="#999999",
-                      annotation_text=level_names.get(int(lv["level_no"]), ""),
+                      annotation_text=plain(level_names.get(int(lv["level_no"]), "")),
                       annotation_position="top left")
     fig.update_layout(title=title, height=360, showlegend=False,
                       margin={"l": 10, "r": 10, "t": 60, "b": 30},
-                      xaxis={"title": None}, yaxis={"title": "XP", "rangemode": "tozero"})
+                      xaxis={"title": None, "type": "category", "nticks": 8},
+                      yaxis={"title": xp_label, "rangemode": "tozero"})
     return fig

@@ -262,3 +262,157 @@ def team_board(snap: str, grain: str, period: str) -> pd.DataFrame:
     dims = query(snap, "SELECT team_id, dimension, score FROM team_score WHERE grain = ? "
                        "AND period = ? AND dimension <> 'index'", (grain, period))
     return _with_dimensions(base, dims, "team_id")
+
+
+# --- the team lead's desk -------------------------------------------------------------------
+
+def _frames(snap: str, queries: dict[str, tuple[str, tuple]]) -> dict[str, pd.DataFrame]:
+    """Several queries through one read-only connection (a connection each cost more)."""
+    con = duckdb.connect(snap, read_only=True, config={"python_enable_replacements": False})
+    try:
+        return {name: con.execute(sql, list(params)).df()
+                for name, (sql, params) in queries.items()}
+    finally:
+        con.close()
+
+
+@st.cache_data(ttl=3600, max_entries=256, show_spinner=False)
+def person(snap: str, manager_id: str) -> dict[str, pd.DataFrame] | None:
+    """Everything the person page shows that does not depend on the chosen period: the roster
+    row, every index and dimension row, the peer and team bands, XP, badges. None: no such
+    person in this snapshot."""
+    who = query(snap, "SELECT manager_id, name, team_id, team_name, branch, peer_group, active "
+                      "FROM roster WHERE manager_id = ?", (manager_id,))
+    if who.empty:
+        return None
+    peer, team = who.iloc[0]["peer_group"], who.iloc[0]["team_id"]
+    frames = _frames(snap, {
+        "index": ("SELECT grain, period, score, status, eligible, gate_reason, rank_overall, "
+                  "rank_peer, prev_rank, movement, score_change FROM awareness_index "
+                  "WHERE manager_id = ?", (manager_id,)),
+        "dims": ("SELECT grain, period, dimension, score, status FROM dimension_score "
+                 "WHERE manager_id = ?", (manager_id,)),
+        "bands": ("SELECT scope, grain, period, dimension, p25, p50, p75, n FROM score_band "
+                  "WHERE (scope = 'peer' AND scope_id = ?) OR (scope = 'team' AND scope_id = ?)",
+                  (peer, team)),
+        # how many are ranked, for "3rd of 22"
+        "ranked": ("SELECT a.grain, a.period, count(a.rank_overall) AS overall, "
+                   "count(a.rank_peer) FILTER (WHERE r.peer_group = ?) AS peer "
+                   "FROM awareness_index a JOIN roster r USING (manager_id) GROUP BY ALL",
+                   (peer,)),
+        "xp": ("SELECT x.xp_total, x.level_no, x.next_level_xp, l.min_xp FROM manager_xp x "
+               "JOIN level_def l USING (level_no) WHERE x.manager_id = ?", (manager_id,)),
+        "awards": ("SELECT badge_key, tier, grain, period, value, evidence, earned_on, "
+                   "revoked_at, revoke_reason FROM badge_award "
+                   "WHERE scope = 'individual' AND subject_id = ? "
+                   "ORDER BY earned_on DESC, badge_key", (manager_id,)),
+        "progress": ("SELECT badge_key, period, value, finished FROM badge_progress "
+                     "WHERE subject_id = ?", (manager_id,)),
+    })
+    frames["who"] = who
+    return frames
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner=False)
+def rules(snap: str) -> dict[str, pd.DataFrame]:
+    """The rules the snapshot was scored with: dimension weights and floors, metrics, badges."""
+    return _frames(snap, {
+        "dimensions": ("SELECT dimension, weight, floor FROM rule_dimension", ()),
+        "metrics": ("SELECT m.*, s.num_sql, s.den_sql, s.where_sql, s.date_sql, s.key_sql "
+                    "FROM rule_metric m JOIN rule_metric_sql s USING (metric_key) "
+                    "ORDER BY metric_no", ()),
+        "badges": ("SELECT * FROM badge_def ORDER BY scope, per, badge_key", ()),
+        "levels": ("SELECT * FROM level_def ORDER BY level_no", ()),
+    })
+
+
+@st.cache_data(ttl=3600, max_entries=256, show_spinner=False)
+def person_period(snap: str, manager_id: str, peer_group: str, grain: str,
+                  period: str) -> dict[str, pd.DataFrame]:
+    """One person's metrics in one period, next to the peer group's median of each."""
+    return _frames(snap, {
+        "metrics": ("SELECT metric_key, dimension, value, data_amount, score, status "
+                    "FROM metric_score WHERE manager_id = ? AND grain = ? AND period = ?",
+                    (manager_id, grain, period)),
+        "peer": ("SELECT metric_key, score_p50, value_p50, n FROM metric_band "
+                 "WHERE peer_group = ? AND grain = ? AND period = ?",
+                 (peer_group, grain, period)),
+    })
+
+
+# what the evidence table shows of each feed (never free text; client ids are keyed hashes)
+EVIDENCE_COLUMNS = {
+    "marketing_activity": ("type", "channel", "outcome", "proactive", "industry", "amount",
+                           "prospect_id"),
+    "client_contact": ("channel", "purpose", "duration_min", "satisfaction", "complaint",
+                       "follow_up_due", "follow_up_done_at", "checklist_complete", "risk_flag",
+                       "location_verified", "client_id"),
+    "learning_event": ("category", "verb", "title", "score_scaled", "duration_min"),
+    "portfolio_event": ("kind", "amount", "confirmed", "client_id"),
+}
+FEED_KEYS = {"marketing_activity": "activity_id", "client_contact": "contact_id",
+             "learning_event": "event_id", "portfolio_event": "event_id"}
+
+
+@st.cache_data(ttl=3600, max_entries=256, show_spinner=False)
+def evidence(snap: str, manager_id: str, metric_key: str, start, end) -> pd.DataFrame:
+    """The log rows behind one metric of one person between two days: the rows the metric's own
+    filter and date column put in the period (as scored), with `counts` = its numerator."""
+    rule = rules(snap)["metrics"].set_index("metric_key").loc[metric_key]
+    feed = rule["feed"]
+    if feed not in EVIDENCE_COLUMNS:
+        raise ValueError(f"unknown feed {feed}")
+    cols = ", ".join(EVIDENCE_COLUMNS[feed])
+    key = FEED_KEYS[feed]
+    con = duckdb.connect(snap, read_only=True, config={"python_enable_replacements": False})
+    try:
+        # the rules' SQL may ask for the last day with data, as when it was scored
+        con.execute("CREATE TEMP MACRO data_end() AS (SELECT data_end FROM snapshot_info)")
+        # the expressions are the administrator's rules (trusted, as in scoring); values bound
+        return con.execute(
+            f"SELECT {key} AS row_id, CAST(({rule['date_sql']}) AS DATE) AS day, occurred_at, "
+            f"{cols}, CAST(({rule['num_sql']}) AS DOUBLE) AS counts FROM {feed} "
+            f"WHERE manager_id = ? AND CAST(({rule['date_sql']}) AS DATE) BETWEEN ? AND ? "
+            f"AND ({rule['where_sql']}) ORDER BY day DESC, occurred_at DESC, row_id",
+            [manager_id, start, end]).df()
+    finally:
+        con.close()
+
+
+def people(snap: str) -> pd.DataFrame:
+    """Everyone on the roster, for the person picker."""
+    return query(snap, "SELECT manager_id, name, team_id, team_name, branch, peer_group "
+                       "FROM roster ORDER BY team_id, name, manager_id")
+
+
+@st.cache_data(ttl=3600, max_entries=128, show_spinner=False)
+def team(snap: str, team_id: str) -> dict[str, pd.DataFrame] | None:
+    """A team's members, their scores in every period, the team rows of every team (for the
+    trend against the others), and team badges."""
+    members = query(snap, "SELECT manager_id, name, peer_group, active FROM roster "
+                          "WHERE team_id = ? ORDER BY name, manager_id", (team_id,))
+    if members.empty:
+        return None
+    frames = _frames(snap, {
+        "dims": ("SELECT d.manager_id, d.grain, d.period, d.dimension, d.score "
+                 "FROM dimension_score d JOIN roster r USING (manager_id) WHERE r.team_id = ?",
+                 (team_id,)),
+        "index": ("SELECT a.manager_id, a.grain, a.period, a.score, a.status, a.rank_overall "
+                  "FROM awareness_index a JOIN roster r USING (manager_id) WHERE r.team_id = ?",
+                  (team_id,)),
+        "teams": ("SELECT team_id, grain, period, dimension, score, members_scored, "
+                  "members_total FROM team_score", ()),
+        "awards": ("SELECT badge_key, tier, period, value, earned_on, revoked_at, revoke_reason "
+                   "FROM badge_award WHERE scope = 'team' AND subject_id = ? "
+                   "ORDER BY earned_on DESC", (team_id,)),
+        "progress": ("SELECT badge_key, period, value, finished FROM badge_progress "
+                     "WHERE subject_id = ?", (team_id,)),
+    })
+    frames["members"] = members
+    return frames
+
+
+def peer_medians(snap: str, grain: str, period: str) -> pd.DataFrame:
+    """Each peer group's median of the index and the ten dimensions in one period."""
+    return query(snap, "SELECT scope_id AS peer_group, dimension, p50 FROM score_band "
+                       "WHERE scope = 'peer' AND grain = ? AND period = ?", (grain, period))

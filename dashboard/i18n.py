@@ -66,3 +66,42 @@ def current() -> str:
 def translator(lang: str):
     """`t(key, **values)` bound to one language, for a page's many labels."""
     return lambda key, **values: t(lang, key, **values)
+
+
+def period_label(lang: str, grain: str, period: str) -> str:
+    """A period as people say it in the language: 2026-11 -> 2026年11月 / Nov 2026; a week by
+    its Monday (11/02); a quarter 2026 Q4 / 2026年第4季."""
+    from datetime import date
+
+    if grain == "week":
+        year, week = period.split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+        return t(lang, "period.week", month=monday.month, day=monday.day, year=monday.year)
+    if grain == "quarter":
+        year, q = period.split("Q")
+        return t(lang, "period.quarter", year=int(year), q=int(q))
+    year, month = period.split("-")
+    return t(lang, "period.month", year=int(year), month=int(month),
+             name=t(lang, f"month.m{int(month)}"))
+
+
+def number(value: object, digits: int = 1) -> str:
+    """A number for a cell or a sentence; blank (never None/nan) when there is none."""
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    if f != f:   # NaN
+        return ""
+    return f"{f:,.{digits}f}"
+
+
+def md(text: object) -> str:
+    """A value from a file, safe inside Markdown (titles, captions, st.markdown): every ASCII
+    punctuation mark is backslash-escaped, so a name like ![x](http://host/a.png) shows as
+    typed instead of becoming an image or a link."""
+    s = "" if text is None else str(text)
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in s).replace("\n", " ")
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:=&\"'^%@")

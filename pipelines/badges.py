@@ -178,6 +178,19 @@ def _candidates(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
                 "per VARCHAR)",
                 [v for b in rules.badges for v in (b.key, b.scope, b.per)])
     con.execute(db.sql_file("award_candidates.sql"))
+    # the latest period's value of every badge for every subject, under a tier too: what the
+    # person page shows as "3 of 4 weeks for silver"
+    con.execute("DELETE FROM badge_progress")
+    con.execute("""
+        INSERT INTO badge_progress
+        SELECT r.badge_key, r.subject_id, arg_max(r.period, p.period_start),
+               arg_max(r.value, p.period_start), arg_max(p.finished, p.period_start)
+        FROM (SELECT badge_key, subject_id, period, max(value) AS value FROM badge_raw
+              GROUP BY ALL) r
+        JOIN badge_rule br USING (badge_key)
+        JOIN badge_period p ON p.period = r.period
+         AND p.grain = CASE br.per WHEN 'once' THEN 'week' ELSE br.per END
+        GROUP BY r.badge_key, r.subject_id""")
 
 
 def _raw_sql(con: duckdb.DuckDBPyConnection, rules: Rules, b: Badge) -> str:

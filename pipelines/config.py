@@ -13,6 +13,7 @@ ENV_DB = "AWARENESS_DB"
 ENV_SNAPSHOTS = "AWARENESS_SNAPSHOTS"
 ENV_DATA = "AWARENESS_DATA"
 ENV_RULES = "AWARENESS_RULES"
+ENV_COACHING = "AWARENESS_COACHING"
 ENV_MEMORY = "AWARENESS_MEMORY_LIMIT"
 ENV_SCORE_MEMORY = "AWARENESS_SCORE_MEMORY_LIMIT"
 
@@ -27,6 +28,7 @@ class Settings:
     cache_dir: Path
     rules_path: Path
     profiles_dir: Path
+    coaching_path: Path = PACKAGE_DIR / "coaching.toml"
     keep_snapshots: int = 3
     memory_limit: str = "1GB"     # DuckDB's cap for pipeline work; beyond it, it spills to disk
     # scoring's window functions over managers x periods x metrics cannot spill: more room
@@ -49,6 +51,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cache_dir=data_dir / ".cache",
         rules_path=Path(env.get(ENV_RULES, PACKAGE_DIR / "rules.toml")),
         profiles_dir=PACKAGE_DIR / "profiles",
+        coaching_path=Path(env.get(ENV_COACHING, PACKAGE_DIR / "coaching.toml")),
         memory_limit=env.get(ENV_MEMORY, "1GB"),
         score_memory_limit=env.get(ENV_SCORE_MEMORY, "4GB"),
     )

@@ -10,14 +10,51 @@ from pipelines.config import Settings
 
 POINTER = "CURRENT"
 # Bump when the snapshot's tables change: `build` then republishes even if scores did not.
-SNAPSHOT_FORMAT = 3
-# What the dashboard may read. Raw feed rows (client data) stay in the warehouse; quarantined
-# client ids are keyed hashes already.
+SNAPSHOT_FORMAT = 4
+# What the dashboard may read. Quarantined client ids are keyed hashes already.
 SERVING_TABLES = ("roster", "awareness_index", "dimension_score", "metric_score", "rule_metric",
-                  "rule_dimension", "load_run", "quarantine", "team_score", "level_def",
-                  "badge_def", "manager_xp", "xp_week", "level_up", "badge_award",
-                  "celebration", "season", "season_standing", "season_team_standing")
+                  "rule_metric_sql", "rule_dimension", "load_run", "quarantine", "team_score",
+                  "level_def", "badge_def", "manager_xp", "xp_week", "level_up", "badge_award",
+                  "badge_progress", "celebration", "season", "season_standing",
+                  "season_team_standing")
 FEED_TABLES = ("marketing_activity", "client_contact", "learning_event", "portfolio_event")
+# The feed rows go along as the evidence behind each number (the person page lists them),
+# without free text: notes hold client names and ids. Client and prospect ids are keyed hashes.
+# Sorted by person, so one person's rows are a few blocks that DuckDB's zone maps find.
+EVIDENCE_DROP = {"marketing_activity": ("notes", "load_run_id"),
+                 "client_contact": ("notes", "load_run_id"),
+                 "learning_event": ("load_run_id",),
+                 "portfolio_event": ("notes", "load_run_id")}
+# Each person is shown against the middle of their peer group and of their team: the quartiles
+# of every dimension and the index per period, and the peer median of every metric.
+BANDS_SQL = """
+CREATE TABLE snap.score_band AS
+WITH s AS (
+    SELECT d.grain, d.period, d.dimension, d.score, r.peer_group, r.team_id
+    FROM main.dimension_score d JOIN main.roster r USING (manager_id)
+    WHERE d.score IS NOT NULL
+    UNION ALL
+    SELECT a.grain, a.period, 'index', a.score, r.peer_group, r.team_id
+    FROM main.awareness_index a JOIN main.roster r USING (manager_id)
+    WHERE a.score IS NOT NULL
+)
+SELECT * FROM (
+    SELECT 'peer' AS scope, peer_group AS scope_id, grain, period, dimension,
+           quantile_cont(score, 0.25) AS p25, median(score) AS p50,
+           quantile_cont(score, 0.75) AS p75, count(*) AS n
+    FROM s GROUP BY ALL
+    UNION ALL
+    SELECT 'team', team_id, grain, period, dimension, quantile_cont(score, 0.25), median(score),
+           quantile_cont(score, 0.75), count(*)
+    FROM s GROUP BY ALL
+) ORDER BY scope, scope_id, grain, dimension, period;
+CREATE TABLE snap.metric_band AS
+SELECT r.peer_group, m.grain, m.period, m.metric_key, median(m.score) AS score_p50,
+       median(m.value) AS value_p50, count(*) AS n
+FROM main.metric_score m JOIN main.roster r USING (manager_id)
+WHERE m.status = 'ok'
+GROUP BY ALL ORDER BY r.peer_group, m.grain, m.period;
+"""
 
 
 def current_snapshot(snapshot_dir: Path) -> Path | None:
@@ -52,17 +89,23 @@ def publish(settings: Settings) -> Path:
         try:
             for table in SERVING_TABLES:
                 con.execute(f"CREATE TABLE snap.{table} AS SELECT * FROM main.{table}")
+            for feed, drop in EVIDENCE_DROP.items():
+                con.execute(f"CREATE TABLE snap.{feed} AS SELECT * EXCLUDE ({', '.join(drop)}) "
+                            f"FROM main.{feed} ORDER BY manager_id, occurred_at")
+            con.execute(BANDS_SQL)
             # freshness per feed, for the data-health page (counts only, no rows)
             per_feed = [f"SELECT ? AS feed, count(*) AS rows, min(occurred_at) AS first_at, "
                         f"max(occurred_at) AS last_at FROM {t}" for t in FEED_TABLES]
             con.execute("CREATE TABLE snap.feed_summary AS " + " UNION ALL ".join(per_feed),
                         list(FEED_TABLES))
+            # published_at in UTC, like every stored time; the dashboard shows the bank's zone.
+            # data_end: the last day with data, up to which running periods are scored (what
+            # the rules' data_end() returns, also when the dashboard lists evidence rows)
             con.execute(
                 "CREATE TABLE snap.snapshot_info AS SELECT CAST(? AS TIMESTAMP) AS published_at, "
-                "? AS rules_version, ? AS data_version, "
-                "(SELECT CAST(max(occurred_at) AS DATE) FROM client_contact) AS data_end",
-                [datetime.now(), db.get_state(con, "rules_version"),
-                 db.get_state(con, "data_version", "0")])
+                "? AS rules_version, ? AS data_version, CAST(? AS DATE) AS data_end",
+                [datetime.now(UTC).replace(tzinfo=None), db.get_state(con, "rules_version"),
+                 db.get_state(con, "data_version", "0"), db.data_end(con)])
         finally:
             con.execute("DETACH snap")
         os.replace(tmp, final)

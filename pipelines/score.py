@@ -21,7 +21,8 @@ from pipelines.rules import Metric, Rules, RulesError
 # after the periods (and before the metrics) come the distinct and entropy counts: _keyed_metrics
 STATIC_STEPS = ("score_metrics.sql", "score_dimensions.sql", "score_index.sql",
                 "score_team.sql")
-RULE_TABLES = ("rule_metric", "rule_dimension", "rule_gate", "rule_team_metric")
+RULE_TABLES = ("rule_metric", "rule_metric_sql", "rule_dimension", "rule_gate",
+               "rule_team_metric")
 PERIOD_TABLES = ("awareness_index", "team_score")      # by period label
 VALUE_TABLES = ("metric_value", "dimension_value")      # by period_key
 
@@ -554,3 +555,5 @@ def _insert_rules(con: duckdb.DuckDBPyConnection, rules: Rules) -> None:
     con.executemany("INSERT INTO rule_metric VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         (m.key, m.dimension, m.feed, m.kind, m.method, m.zero_at, m.full_at, m.weight,
          m.min_data, m.target_metric, len(m.categories) or None, m.no) for m in rules.metrics])
+    con.executemany("INSERT INTO rule_metric_sql VALUES (?, ?, ?, ?, ?, ?)", [
+        (m.key, m.num, m.den, m.where, m.date, m.key_expr) for m in rules.metrics])

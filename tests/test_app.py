@@ -36,8 +36,13 @@ def test_leaderboard_renders_with_the_expected_leader_on_top(demo_env):
     con.close()
     assert names_in_order(at)[0] == star_name
     table = at.dataframe[0].value
-    for label in ("誠信意識", "學習意識", "綜合指數"):
+    # the ten dimensions as short headers beside the name: no header repeats another
+    for label in ("誠信", "協作", "學習", "綜合指數", "團隊"):
         assert label in table.columns
+    assert table.columns.is_unique
+    assert set(table["團隊"]) <= {"台北企金一組", "台北企金二組", "台北個金組", "台中企金組",
+                                  "台中個金組", "台中中小企業組", "高雄個金組", "高雄中小企業組"} or \
+        table["團隊"].map(type).eq(str).all()
     assert at.get("plotly_chart"), "the ranking chart is missing"
 
 
@@ -60,13 +65,14 @@ def test_filters_change_the_board(demo_env):
     assert at.selectbox(key="lb_period_quarter").value.endswith("Q4")
 
 
-@pytest.mark.parametrize("lang,title,column", [("zh-CN", "意识排行榜", "诚信意识"),
-                                               ("en", "Awareness leaderboard", "Integrity")])
+@pytest.mark.parametrize("lang,title,column", [("zh-CN", "意识排行榜", "诚信"),
+                                               ("en", "Awareness leaderboard", "Integ.")])
 def test_other_languages_by_url(demo_env, lang, title, column):
     at = run(lang)
     assert not at.exception
     assert at.title[0].value == title
     assert column in at.dataframe[0].value.columns
+    assert at.dataframe[0].value.columns.is_unique
 
 
 def test_before_the_first_publish_the_page_says_what_to_do(settings):

@@ -38,7 +38,7 @@ def _start(data_dir: Path, port: int, log_path: Path, **env_extra: str) -> subpr
     env = dict(os.environ, AWARENESS_DATA=str(data_dir), **env_extra)
     log = log_path.open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        [sys.executable, "-m", "streamlit", "run", "dashboard/serve.py",
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -16,8 +16,6 @@ def test_publish_writes_a_readable_snapshot_and_moves_the_pointer(roster_loaded)
               .fetchall()}
     assert set(SERVING_TABLES) | {"snapshot_info", "feed_summary"} <= tables
     assert con.execute("SELECT count(*) FROM roster").fetchall() == [(3,)]
-    # client-level feeds never reach the dashboard's copy, only their counts
-    assert not tables & {"client_contact", "marketing_activity", "learning_event"}
     assert con.execute("SELECT feed, rows FROM feed_summary ORDER BY 1").fetchall()[0] == (
         "client_contact", 0)
     second = publish.publish(roster_loaded)
@@ -48,3 +46,31 @@ def test_publish_only_when_scores_changed(roster_loaded):
     assert publish.needs_publish(roster_loaded)
     publish.publish(roster_loaded)
     assert not publish.needs_publish(roster_loaded)
+
+
+def test_the_snapshot_holds_evidence_rows_without_free_text_or_raw_client_ids(demo_build):
+    """The person page lists the rows behind a score from the snapshot: every contact is there,
+    its client only as the keyed pseudonym, and no notes (they carry client names)."""
+    import csv
+
+    snap = duckdb.connect(str(demo_build["snapshot"]), read_only=True)
+    try:
+        columns = snap.execute("SELECT table_name, column_name FROM information_schema.columns"
+                               ).fetchall()
+        assert not [c for c in columns if c[1] == "notes"]
+        with (demo_build["settings"].demo_dir / "client_contact.csv").open(
+                encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+        raw_ids = {r["client_id"] for r in rows}
+        stored = {r[0] for r in snap.execute("SELECT DISTINCT client_id FROM client_contact"
+                                             ).fetchall()}
+        assert stored and not stored & raw_ids
+        landed = snap.execute("SELECT count(*) FROM client_contact").fetchall()[0][0]
+        assert landed == snap.execute("SELECT rows FROM feed_summary WHERE feed = "
+                                      "'client_contact'").fetchall()[0][0] > 1000
+    finally:
+        snap.close()
+    # and the file itself holds none of the notes' text
+    blob = demo_build["snapshot"].read_bytes()
+    notes = {r["notes"] for r in rows if len(r["notes"]) >= 4}
+    assert notes and not [n for n in notes if n.encode("utf-8") in blob]

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, i18n
+from dashboard.views import links
 from dashboard.views.common import page_start
 from pipelines.contract import LOCAL_TIMEZONE
 from pipelines.season import safe_text
@@ -66,9 +67,18 @@ def _feed(t, snap: str, names: dict) -> None:
     if events.empty:
         st.info(t("game.no_events"))
         return
-    lines = [f"{KIND_ICON[e['kind']]} **{e['occurred_on']:%m-%d}** · {event_text(t, e, names)}"
-             for _, e in events.iterrows()]
+    # names come from the roster file: escaped, so a name is never read as Markdown
+    lines = [f"{KIND_ICON[e['kind']]} **{e['occurred_on']:%m-%d}** · "
+             f"{event_text(t, _escaped(e), names)}" for _, e in events.iterrows()]
     st.markdown("\n\n".join(lines))
+
+
+def _escaped(e: pd.Series) -> pd.Series:
+    out = e.copy()
+    for c in ("subject_name", "other_name", "subject_id"):
+        if isinstance(out[c], str):
+            out[c] = i18n.md(out[c])
+    return out
 
 
 def _xp(t, snap: str, levels: pd.DataFrame, names: dict) -> None:
@@ -79,21 +89,24 @@ def _xp(t, snap: str, levels: pd.DataFrame, names: dict) -> None:
         return
     span = board["next_level_xp"] - board["level_min_xp"]
     progress = ((board["xp_total"] - board["level_min_xp"]) / span * 100).where(span > 0, 100)
-    st.dataframe(pd.DataFrame({
+    event = st.dataframe(pd.DataFrame({
         t("column.name"): board["name"],
         t("column.team"): board["team_name"],
         t("game.level"): [f"{n} · {names['level'].get(n, '')}" for n in board["level_no"]],
         t("game.xp"): board["xp_total"].round(0).astype("Int64"),
         t("game.to_next"): progress.round(0),
-    }), hide_index=True, key="game_xp_table", column_config={
-        t("game.to_next"): st.column_config.ProgressColumn(
+    }), hide_index=True, key="game_xp_table", on_select="rerun", selection_mode="single-cell",
+        column_config={t("game.to_next"): st.column_config.ProgressColumn(
             t("game.to_next"), min_value=0, max_value=100, format="%.0f%%")})
+    picked = links.selected(event, board["manager_id"].tolist())
+    if picked:
+        links.open_person(picked)
     people = dict(zip(board["manager_id"], board["name"], strict=True))
     who = st.selectbox(t("game.person"), list(people), format_func=people.get, key="game_person")
     history = data.xp_history(snap, who)
     if not history.empty:
-        st.plotly_chart(charts.xp_progress(history, levels, t("game.xp_chart", who=people[who]),
-                                           names["level"]),
+        st.plotly_chart(charts.xp_progress(history, levels, t("game.xp_chart", who=charts.plain(people[who])),
+                                           names["level"], t("game.xp")),
                         key="game_xp_chart", config={"displayModeBar": False})
 
 
@@ -111,7 +124,14 @@ def _badges(t, lang: str, snap: str, defs: pd.DataFrame, names: dict) -> None:
 
     st.subheader(t("game.recent_awards"))
     held = data.awards(snap)
-    st.dataframe(_award_table(t, held, names), hide_index=True, key="game_awards")
+    st.caption(t("game.holders_help"))
+    event = st.dataframe(_award_table(t, held, names), hide_index=True, key="game_awards",
+                         on_select="rerun", selection_mode="single-cell")
+    picked = links.selected(event, list(range(len(held))))
+    if picked is not None:
+        holder = held.iloc[int(picked)]
+        (links.open_person if holder["scope"] == "individual" else links.open_team)(
+            holder["subject_id"])
     revoked = data.awards(snap, revoked=True)
     if not revoked.empty:
         st.subheader(t("game.revoked"))

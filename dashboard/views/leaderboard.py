@@ -5,10 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, i18n
+from dashboard.views import links
 from dashboard.views.common import page_start
 from pipelines.contract import DIMENSIONS, GRAINS, PEER_GROUPS
 
 IMPROVERS = 10
+CHART_TOP = 20      # the chart shows a readable top of the board; the table holds everyone
 
 
 def _movement(t, movement: float, prev_rank: float) -> str:
@@ -40,8 +42,7 @@ def render() -> None:
         return
     snap, meta = started
     st.caption(t("leaderboard.caption", data_end=pd.Timestamp(meta.get("data_end")).date(),
-                 rules=meta.get("rules_version"),
-                 published=pd.Timestamp(meta.get("published_at")).strftime("%Y-%m-%d %H:%M")))
+                 rules=meta.get("rules_version"), published=local_time(meta.get("published_at"))))
 
     c1, c2, c3, c4 = st.columns(4)
     grain = c1.selectbox(t("filter.grain"), GRAINS, index=GRAINS.index("month"),
@@ -72,10 +73,21 @@ def render() -> None:
         return
 
     peer_labels = {p: t(f"peer_group.{p}") for p in PEER_GROUPS}
+    medians = data.peer_medians(snap, grain, period)
+    index_medians = dict(zip(medians.loc[medians["dimension"] == "index", "peer_group"],
+                             medians.loc[medians["dimension"] == "index", "p50"], strict=True))
     st.subheader(t("leaderboard.ranked"))
+    st.caption(t("leaderboard.open_help"))
     if not ranked.empty:
-        st.plotly_chart(charts.leaderboard_bar(ranked, t("leaderboard.chart_title"), peer_labels),
-                        key="lb_chart", config={"displayModeBar": False})
+        top = ranked.head(CHART_TOP)
+        event = st.plotly_chart(
+            charts.leaderboard_bar(top, t("leaderboard.chart_title_top", n=len(top),
+                                          total=len(ranked)), peer_labels, index_medians),
+            key="lb_chart", config={"displayModeBar": False}, on_select="rerun",
+            selection_mode="points")
+        picked = links.selected_point(event)
+        if picked:
+            links.open_person(picked)
     table = pd.DataFrame({
         t("column.rank"): ranked[rank_col].astype("Int64"),
         **({} if peer else {t("column.movement"): [
@@ -85,11 +97,10 @@ def render() -> None:
         t("column.team"): ranked["team_name"],
         t("column.peer_group"): ranked["peer_group"].map(peer_labels),
         t("column.index"): ranked["awareness_index"].round(1),
-        **{t(f"dimension.{d}"): ranked[d].round(0) for d in DIMENSIONS},
+        **{t(f"dimension_short.{d}"): ranked[d].round(0).astype("Int64") for d in DIMENSIONS},
     })
-    progress = {t(f"dimension.{d}"): st.column_config.ProgressColumn(
-        t(f"dimension.{d}"), min_value=0, max_value=100, format="%.0f") for d in DIMENSIONS}
-    st.dataframe(table, hide_index=True, column_config=progress, key="lb_table")
+    _board(t, table, ranked["manager_id"].tolist(), "lb_table")
+    _medians(t, medians, peer_labels, peer)
 
     _teams(t, snap, grain, period)
 
@@ -101,6 +112,63 @@ def render() -> None:
     if not unranked.empty:
         _people_section(t, "not_ranked", unranked, "lb_unranked", {
             t("column.reason"): unranked.apply(lambda r: _reason(lang, r), axis=1)})
+
+
+def local_time(value) -> str:
+    """A stored UTC time in the bank's zone, with the zone said (the desk is read in Taipei)."""
+    from pipelines.contract import LOCAL_TIMEZONE
+
+    if value is None or pd.isna(value):
+        return ""
+    return (pd.Timestamp(value).tz_localize("UTC").tz_convert(LOCAL_TIMEZONE)
+            .strftime("%Y-%m-%d %H:%M"))
+
+
+def cell_style(value) -> str:
+    """A dimension cell coloured by its score: pale for low, deep blue for high, so ten
+    columns read at a glance (one hue: no red/green a colour-blind reader cannot tell apart)."""
+    if value is None or pd.isna(value):
+        return ""
+    v = max(0.0, min(100.0, float(value))) / 100
+    text = "#ffffff" if v > 0.62 else "#1b1b1b"
+    return f"background-color: rgba(31, 78, 156, {0.08 + 0.85 * v:.2f}); color: {text}"
+
+
+def _board(t, table: pd.DataFrame, ids: list[str], key: str) -> None:
+    """The ranked table, each dimension a compact coloured cell; a click on a row opens the
+    person."""
+    dims = [t(f"dimension_short.{d}") for d in DIMENSIONS]
+    styled = table.style.map(cell_style, subset=dims).format(
+        {c: "{:.0f}" for c in dims} | {t("column.index"): "{:.1f}"}, na_rep="")
+    config = {c: st.column_config.NumberColumn(c, width="small", help=t(f"dimension.{d}"))
+              for c, d in zip(dims, DIMENSIONS, strict=True)}
+    config[t("column.name")] = st.column_config.TextColumn(t("column.name"), pinned=True)
+    event = st.dataframe(styled, hide_index=True, column_config=config, key=key,
+                         on_select="rerun", selection_mode="single-cell")
+    picked = links.selected(event, ids)
+    if picked:
+        links.open_person(picked)
+
+
+def _medians(t, medians: pd.DataFrame, peer_labels: dict[str, str], peer: str | None) -> None:
+    """Each peer group's median of the index and the ten dimensions, next to the board."""
+    if medians.empty:
+        return
+    wide = medians.pivot_table(index="peer_group", columns="dimension", values="p50",
+                               aggfunc="first")
+    groups = [p for p in PEER_GROUPS if p in wide.index and (peer is None or p == peer)]
+    if not groups:
+        return
+    st.caption(t("leaderboard.medians_help"))
+    table = pd.DataFrame({
+        t("column.peer_group"): [peer_labels[p] for p in groups],
+        t("column.index"): [wide.loc[p].get("index") for p in groups],
+        **{t(f"dimension_short.{d}"): [wide.loc[p].get(d) for p in groups] for d in DIMENSIONS},
+    })
+    dims = [t(f"dimension_short.{d}") for d in DIMENSIONS]
+    st.dataframe(table.style.map(cell_style, subset=dims).format(
+        {c: "{:.0f}" for c in dims} | {t("column.index"): "{:.1f}"}, na_rep=""),
+        hide_index=True, key="lb_medians")
 
 
 def _teams(t, snap: str, grain: str, period: str) -> None:
@@ -119,20 +187,27 @@ def _teams(t, snap: str, grain: str, period: str) -> None:
         t("column.index"): teams["score"].round(1),
         t("column.members"): [f"{s}/{n}" for s, n in
                               zip(teams["members_scored"], teams["members_total"], strict=True)],
-        **{t(f"dimension.{d}"): teams[d].round(0) for d in DIMENSIONS},
+        **{t(f"dimension_short.{d}"): teams[d].round(0) for d in DIMENSIONS},
     })
-    progress = {t(f"dimension.{d}"): st.column_config.ProgressColumn(
-        t(f"dimension.{d}"), min_value=0, max_value=100, format="%.0f") for d in DIMENSIONS}
-    st.dataframe(table, hide_index=True, column_config=progress, key="lb_teams")
+    dims = [t(f"dimension_short.{d}") for d in DIMENSIONS]
+    event = st.dataframe(table.style.map(cell_style, subset=dims).format(
+        {c: "{:.0f}" for c in dims} | {t("column.index"): "{:.1f}"}, na_rep=""),
+        hide_index=True, key="lb_teams", on_select="rerun", selection_mode="single-cell")
+    picked = links.selected(event, teams["team_id"].tolist())
+    if picked:
+        links.open_team(picked)
 
 
 def _people_section(t, name: str, people: pd.DataFrame, key: str, extra: dict) -> None:
     """A titled list of people (name, team, index) with the columns that say why they are in it."""
     st.subheader(t(f"leaderboard.{name}"))
     st.caption(t(f"leaderboard.{name}_help"))
-    st.dataframe(pd.DataFrame({
+    event = st.dataframe(pd.DataFrame({
         t("column.name"): people["name"],
         t("column.team"): people["team_name"],
         **extra,
-        t("column.index"): people["awareness_index"].round(1),
-    }), hide_index=True, key=key)
+        t("column.index"): people["awareness_index"].map(lambda v: i18n.number(v)),
+    }), hide_index=True, key=key, on_select="rerun", selection_mode="single-cell")
+    picked = links.selected(event, people["manager_id"].tolist())
+    if picked:
+        links.open_person(picked)

@@ -122,8 +122,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
     column_name     VARCHAR,
     raw_value       VARCHAR,
     reason_code     VARCHAR NOT NULL,      -- key into the i18n catalogue: quarantine.<code>
-    detail          VARCHAR
+    detail          VARCHAR,               -- English, for the warehouse and the CLI
+    detail_code     VARCHAR,               -- the same in the reader's language: detail.<code>
+    detail_args     VARCHAR                -- JSON object of its values; never client data
 );
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS detail_code VARCHAR;
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS detail_args VARCHAR;
 
 -- One row per warehouse change that scoring has to look at.
 CREATE TABLE IF NOT EXISTS pipeline_state (
@@ -145,6 +149,17 @@ CREATE TABLE IF NOT EXISTS rule_metric (
     target_metric   VARCHAR,
     n_categories    INTEGER,
     metric_no       INTEGER NOT NULL       -- position in rules.toml: the key scoring joins on
+);
+
+-- Each metric's SQL as the rules had it when scored: the dashboard lists the log rows behind a
+-- number from the published snapshot, with the rules that produced it (not today's file).
+CREATE TABLE IF NOT EXISTS rule_metric_sql (
+    metric_key      VARCHAR PRIMARY KEY,
+    num_sql         VARCHAR NOT NULL,
+    den_sql         VARCHAR NOT NULL,
+    where_sql       VARCHAR NOT NULL,
+    date_sql        VARCHAR NOT NULL,
+    key_sql         VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS rule_gate (
@@ -407,6 +422,16 @@ CREATE TABLE IF NOT EXISTS badge_award (
     rules_version   VARCHAR NOT NULL,
     revoked_at      TIMESTAMP,             -- set when corrected data no longer supports it
     revoke_reason   VARCHAR
+);
+
+-- Where each person and team stands on each badge in its latest period (below a tier too):
+-- what the next tier needs. Rewritten by every award run.
+CREATE TABLE IF NOT EXISTS badge_progress (
+    badge_key       VARCHAR NOT NULL,
+    subject_id      VARCHAR NOT NULL,
+    period          VARCHAR NOT NULL,
+    value           DOUBLE NOT NULL,
+    finished        BOOLEAN NOT NULL       -- FALSE: the period is still running
 );
 
 CREATE TABLE IF NOT EXISTS celebration (   -- what happened: new badges, level-ups, overtakes
