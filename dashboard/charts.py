@@ -31,7 +31,8 @@ def unique_labels(labels: list[str], ids: list[str]) -> list[str]:
 
 
 def leaderboard_bar(df: pd.DataFrame, title: str, peer_labels: dict[str, str],
-                    medians: dict[str, float] | None = None) -> go.Figure:
+                    medians: dict[str, float] | None = None,
+                    median_label: str = "{group} median") -> go.Figure:
     """Horizontal bars of the awareness index, best on top, coloured by peer group; the peer
     groups' medians as dotted lines. `df` is the top of the board (the caller cuts it)."""
     ranked = df.dropna(subset=["awareness_index"]).sort_values("awareness_index")
@@ -49,18 +50,25 @@ def leaderboard_bar(df: pd.DataFrame, title: str, peer_labels: dict[str, str],
             orientation="h", name=plain(peer_labels.get(peer, peer)), marker_color=colour,
             text=part["awareness_index"].round(1), textposition="outside",
             hovertemplate="%{y}<br>%{x:.1f}<extra></extra>")
+    shown = set(ranked["peer_group"])
     for peer, value in (medians or {}).items():
-        if value is None or pd.isna(value) or peer not in set(ranked["peer_group"]):
+        if value is None or pd.isna(value) or peer not in shown or ranked.empty:
             continue
-        fig.add_vline(x=value, line_dash="dot", line_color=PEER_COLOURS.get(peer, "#999"),
-                      opacity=0.8)
+        # a line trace rather than a shape, so the legend names it
+        fig.add_scatter(x=[value, value], y=[labels[0], labels[-1]], mode="lines",
+                        line={"dash": "dot", "color": PEER_COLOURS.get(peer, "#999"),
+                              "width": 2},
+                        name=plain(median_label.format(group=peer_labels.get(peer, peer))),
+                        hovertemplate=f"%{{x:.1f}}<extra>{plain(peer_labels.get(peer, peer))}"
+                                      "</extra>")
     fig.update_layout(
-        title=title, barmode="overlay", height=max(320, 24 * len(ranked) + 120),
-        margin={"l": 10, "r": 30, "t": 60, "b": 30},
+        title={"text": title, "y": 0.99, "yanchor": "top"}, barmode="overlay",
+        height=max(340, 24 * len(ranked) + 150),
+        margin={"l": 10, "r": 30, "t": 90, "b": 30},
         xaxis={"range": [0, 105], "title": None},
         yaxis={"categoryorder": "array", "categoryarray": ranked["label"].tolist(),
                "title": None},
-        legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
+        legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"},
         clickmode="event+select",
     )
     return fig
@@ -90,11 +98,11 @@ def standing(rows: pd.DataFrame, labels: dict[str, str], names: dict[str, str],
                             "line": {"width": 1.5, "color": "#222222"}},
                     hovertemplate="%{y}<br>%{x:.1f}<extra></extra>")
     fig.update_layout(
-        title=title, height=430, barmode="overlay",
-        margin={"l": 10, "r": 20, "t": 60, "b": 30},
+        title={"text": title, "y": 0.99, "yanchor": "top"}, height=450, barmode="overlay",
+        margin={"l": 10, "r": 20, "t": 90, "b": 30},
         xaxis={"range": [0, 102], "title": None},
         yaxis={"categoryorder": "array", "categoryarray": y[::-1], "title": None},
-        legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"})
+        legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"})
     return fig
 
 
@@ -163,9 +171,10 @@ def team_trend(lines: pd.DataFrame, team_id: str, periods: list[str], tick_label
                               "width": 3.5 if mine else 1.2},
                         showlegend=mine, hovertemplate="%{x}<br>%{y:.1f}<extra>"
                         + names.get(tid, plain(tid)) + "</extra>")
-    fig.update_layout(title=title, height=360, margin={"l": 10, "r": 10, "t": 60, "b": 30},
+    fig.update_layout(title={"text": title, "y": 0.98, "yanchor": "top"}, height=380,
+                      margin={"l": 10, "r": 10, "t": 90, "b": 30},
                       yaxis={"range": [0, 102], "title": None}, xaxis={"title": None},
-                      legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"})
+                      legend={"orientation": "h", "y": 1.0, "x": 0, "yanchor": "bottom"})
     return fig
 
 

@@ -16,3 +16,10 @@ def page_start(t, title_key: str, subtitle_key: str | None = None) -> tuple[str,
         st.info(t("leaderboard.no_snapshot"))
         return None
     return snap, data.info(snap)
+
+
+def table(df, digits: dict[str, int] | None = None):
+    """A table whose missing values show as blank cells (st.dataframe writes "None" in them),
+    numbers kept as numbers so columns still sort; `digits` per column."""
+    formats = {c: f"{{:,.{n}f}}" for c, n in (digits or {}).items()}
+    return df.style.format(formats, na_rep="")

@@ -80,7 +80,10 @@ def render() -> None:
     st.dataframe(pd.DataFrame({
         t("health.file"): rows["source_file"].map(lambda p: Path(p).name),
         t("health.line"): rows["line"].astype("Int64").astype("string").fillna(""),
-        t("health.column"): rows["column_name"].fillna(""),
+        # a canonical column by its label; a source header (from the file) as written
+        t("health.column"): rows["column_name"].map(
+            lambda c: "" if not isinstance(c, str) else
+            i18n.t(lang, f"field.{c}") if f"field.{c}" in i18n.catalogue(lang) else c),
         t("health.value"): rows["raw_value"].fillna(""),
         t("health.reason"): rows["reason_code"].map(lambda r: t(f"quarantine.{r}")),
         t("health.detail"): [detail_text(lang, c, a, d) for c, a, d in zip(

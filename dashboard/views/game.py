@@ -9,11 +9,13 @@ import streamlit as st
 
 from dashboard import charts, data, i18n
 from dashboard.views import links
-from dashboard.views.common import page_start
-from pipelines.contract import LOCAL_TIMEZONE
+from dashboard.views.common import page_start, table
+from pipelines.contract import DIMENSIONS, LOCAL_TIMEZONE, MARKETING_CHANNELS
 from pipelines.season import safe_text
 
 TIERS = ("bronze", "silver", "gold")
+CHANNEL_KEYS = set(MARKETING_CHANNELS)
+DIMENSION_KEYS = set(DIMENSIONS)
 # Material icons ship with Streamlit's own font: emoji need a font a TV's browser may lack
 KIND_ICON = {"badge": ":material/military_tech:", "level_up": ":material/trending_up:",
              "overtake": ":material/rocket_launch:"}
@@ -155,9 +157,38 @@ def _award_table(t, awards: pd.DataFrame, names: dict) -> pd.DataFrame:
         t("game.holder"): awards["subject_name"].fillna(awards["subject_id"]),
         t("filter.period"): awards["period"],
         t("game.value"): awards["value"].round(1),
-        t("game.evidence"): awards["evidence"].map(detail),
+        t("game.evidence"): awards["evidence"].map(lambda e: evidence_text(t, detail(e))),
         t("game.earned_on"): awards["earned_on"].dt.strftime("%Y-%m-%d"),
     })
+
+
+def evidence_text(t, text: str) -> str:
+    """A badge's evidence (the text its rules SQL returns) in the page's language: the shapes
+    the shipped rules write, with dimension and channel keys as their labels; anything else
+    as written."""
+    import re
+
+    text = text or ""
+    channels = [c.strip() for c in text.split(",")]
+    if text and all(c in CHANNEL_KEYS for c in channels):
+        return t("game.evidence_channels", channels=t("game.list_sep").join(
+            t(f"value.channel.{c}") for c in channels))
+    if m := re.fullmatch(r"lowest: (\w+)", text):
+        dim = m.group(1)
+        return t("game.evidence_lowest", dimension=t(f"dimension.{dim}")
+                 if dim in DIMENSION_KEYS else dim)
+    if m := re.fullmatch(r"XP (\d+)", text):
+        return t("game.evidence_xp", xp=f"{int(m.group(1)):,}")
+    if m := re.fullmatch(r"(\d+) members, lowest ([\d.]+)", text):
+        return t("game.evidence_members", n=m.group(1), lowest=m.group(2))
+    if m := re.fullmatch(r"index ([\d.]+)", text):
+        return t("game.evidence_index", score=m.group(1))
+    if m := re.fullmatch(r"([\d.]+) of ([\d.]+)", text):
+        return t("game.evidence_of", value=f"{float(m.group(1)):,.0f}",
+                 target=f"{float(m.group(2)):,.0f}")
+    if m := re.fullmatch(r"([\d.]+) -> ([\d.]+)", text):
+        return f"{m.group(1)} → {m.group(2)}"
+    return text
 
 
 def _seasons(t, snap: str, names: dict) -> None:
@@ -185,9 +216,11 @@ def _seasons(t, snap: str, names: dict) -> None:
         t("game.badges"): teams["badges"],
     })
     st.subheader(t("game.season_teams"))
-    st.dataframe(team_table, hide_index=True, key="game_season_teams")
+    st.dataframe(table(team_table, {t("column.index"): 1}), hide_index=True,
+                 key="game_season_teams")
     st.subheader(t("game.season_people"))
-    st.dataframe(people_table, hide_index=True, key="game_season_people")
+    st.dataframe(table(people_table, {t("column.index"): 1}), hide_index=True,
+                 key="game_season_people")
     c1, c2 = st.columns(2)
     c1.download_button(t("game.download_people"), _csv(people_table),
                        file_name=f"season_{season}_individuals.csv", mime="text/csv",

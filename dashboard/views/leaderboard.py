@@ -11,6 +11,8 @@ from pipelines.contract import DIMENSIONS, GRAINS, PEER_GROUPS
 
 IMPROVERS = 10
 CHART_TOP = 20      # the chart shows a readable top of the board; the table holds everyone
+# pixels per dimension cell: ten of them, the name and the index fit 1440x900 with the sidebar
+DIM_WIDTH = 50
 
 
 def _movement(t, movement: float, prev_rank: float) -> str:
@@ -51,7 +53,8 @@ def render() -> None:
     if not options:
         st.info(t("leaderboard.no_rows"))
         return
-    period = c2.selectbox(t("filter.period"), options, index=0, key=f"lb_period_{grain}")
+    period = c2.selectbox(t("filter.period"), options, index=0, key=f"lb_period_{grain}",
+                          format_func=lambda p: i18n.period_label(lang, grain, p))
     peer = c3.selectbox(
         t("filter.peer_group"), [None, *PEER_GROUPS], key="lb_peer",
         format_func=lambda p: t("filter.all") if p is None else t(f"peer_group.{p}"))
@@ -82,7 +85,8 @@ def render() -> None:
         top = ranked.head(CHART_TOP)
         event = st.plotly_chart(
             charts.leaderboard_bar(top, t("leaderboard.chart_title_top", n=len(top),
-                                          total=len(ranked)), peer_labels, index_medians),
+                                          total=len(ranked)), peer_labels, index_medians,
+                                  t("leaderboard.median_line")),
             key="lb_chart", config={"displayModeBar": False}, on_select="rerun",
             selection_mode="points")
         picked = links.selected_point(event)
@@ -140,9 +144,14 @@ def _board(t, table: pd.DataFrame, ids: list[str], key: str) -> None:
     dims = [t(f"dimension_short.{d}") for d in DIMENSIONS]
     styled = table.style.map(cell_style, subset=dims).format(
         {c: "{:.0f}" for c in dims} | {t("column.index"): "{:.1f}"}, na_rep="")
-    config = {c: st.column_config.NumberColumn(c, width="small", help=t(f"dimension.{d}"))
+    config = {c: st.column_config.NumberColumn(c, width=DIM_WIDTH, help=t(f"dimension.{d}"))
               for c, d in zip(dims, DIMENSIONS, strict=True)}
     config[t("column.name")] = st.column_config.TextColumn(t("column.name"), pinned=True)
+    config[t("column.rank")] = st.column_config.NumberColumn(t("column.rank"), width=46)
+    config[t("column.movement")] = st.column_config.TextColumn(t("column.movement"), width=64)
+    config[t("column.index")] = st.column_config.NumberColumn(t("column.index"), width=70)
+    config[t("column.peer_group")] = st.column_config.TextColumn(t("column.peer_group"),
+                                                                width=76)
     event = st.dataframe(styled, hide_index=True, column_config=config, key=key,
                          on_select="rerun", selection_mode="single-cell")
     picked = links.selected(event, ids)

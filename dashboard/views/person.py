@@ -38,6 +38,7 @@ def render() -> None:
     who = frames["who"].iloc[0]
     rules = data.rules(snap)
 
+    _identity(t, who)
     c1, c2 = st.columns([1, 3])
     grain = c1.selectbox(t("filter.grain"), GRAINS, index=GRAINS.index("month"),
                          format_func=lambda g: t(f"grain.{g}"), key="person_grain")
@@ -99,11 +100,15 @@ def not_ranked_reason(t, row: pd.Series) -> str | None:
     return t(f"gate.{reason}") if isinstance(reason, str) else t("person.not_ranked")
 
 
-def _header(t, lang, who, row, frames, meta, grain, rules) -> None:
+def _identity(t, who) -> None:
+    """Who this is: name, team, branch, peer group, id (every value from a file escaped)."""
     st.subheader(i18n.md(who["name"]))
     st.caption(" · ".join([i18n.md(who["team_name"]), i18n.md(who["branch"]),
                            t(f"peer_group.{who['peer_group']}"), i18n.md(who["manager_id"])]))
     links.team_link(t, who["team_id"], who["team_name"])
+
+
+def _header(t, lang, who, row, frames, meta, grain, rules) -> None:
     if row is None:
         return
     ranked = frames["ranked"]
@@ -126,8 +131,8 @@ def _header(t, lang, who, row, frames, meta, grain, rules) -> None:
     if len(xp):
         x = xp.iloc[0]
         levels = rules["levels"].set_index("level_no")[f"name_{i18n.column_suffix(lang)}"]
-        cols[3].metric(t("person.level"), t("person.level_value", level=int(x["level_no"]),
-                                           name=levels.get(int(x["level_no"]), "")),
+        cols[3].metric(t("person.level_value", level=int(x["level_no"])),
+                       levels.get(int(x["level_no"]), ""),
                        delta=t("person.xp_value", xp=i18n.number(x["xp_total"], 0)),
                        delta_color="off")
     cols[4].metric(t("person.badges_held"), str(len(held)))
@@ -298,9 +303,10 @@ def _focus(t, lang, model) -> None:
                              metric=t(f"metric.{driver['metric']}") if driver else "–",
                              gap=gap_text(t, lang, driver))
         with st.container(border=True):
-            tag = (t("person.card_floor", floor=i18n.number(model["floors"][d], 0))
-                   if d in model["below_floor"] else t("person.card_focus"))
-            st.markdown(f"**{t(f'dimension.{d}')}** · {tag}")
+            tags = ([t("person.card_focus")] if focus and d == focus.dimension else []) + (
+                [t("person.card_floor", floor=i18n.number(model["floors"][d], 0))]
+                if d in model["below_floor"] else [])
+            st.markdown(" · ".join([f"**{t(f'dimension.{d}')}**", *tags]))
             st.markdown(text)
 
 
@@ -358,7 +364,8 @@ def _value_text(rule, v) -> str:
         return ""
     if desk.is_share(rule):
         return f"{float(v) * 100:.0f}%"
-    return i18n.number(v, 2 if rule["kind"] == "entropy" else 1)
+    digits = {"entropy": 2, "distinct": 0, "count": 0}.get(rule["kind"], 1)
+    return i18n.number(v, digits)
 
 
 def status_text(t, m) -> str:
@@ -396,8 +403,10 @@ def evidence_table(t, lang, rows: pd.DataFrame, feed: str) -> pd.DataFrame:
         label = t(f"evidence.{col}")
         values = rows[col]
         if col in ("client_id", "prospect_id"):
-            out[label] = values.map(lambda v: "" if pd.isna(v) or v is None
-                                    else "C-" + str(v)[:8])
+            # the keyed pseudonym, shortened: enough to tell clients apart on one page
+            mark = "C-" if col == "client_id" else "P-"
+            out[label] = values.map(lambda v, m=mark: "" if v is None or pd.isna(v)
+                                    else m + str(v)[:8])
         elif col in ("type", "channel", "outcome", "purpose", "category", "verb", "kind"):
             out[label] = values.map(lambda v, c=col: "" if pd.isna(v) else
                                     t(f"value.{c}.{v}"))
