@@ -139,7 +139,7 @@ def test_explain_names_the_dimensions_when_one_is_misspelt(roster_loaded, tmp_pa
         == EXIT_USER_ERROR
     assert "2026-05 is a month, not a week" in capsys.readouterr().err
     assert main(["explain", "A1", "2026-05", "--grain", "week"]) == EXIT_USER_ERROR
-    assert "2026-05 是月,不是週" in capsys.readouterr().err   # zh-TW by default
+    assert "2026-05 是月，不是週" in capsys.readouterr().err   # zh-TW by default
 
 
 def test_load_and_celebrations_say_what_is_wrong_with_their_arguments(settings, capsys,

@@ -173,8 +173,8 @@ def test_what_a_dimension_went_without_and_why_are_said_in_the_language():
                        {"metric": "conversion", "status": "ok"}]}
     assert fallback_text(dim, "en") == ("without Approved amount vs target (No target set), "
                                         "Share of own loans overdue (Feed not provided)")
-    assert fallback_text(dim, "zh-TW") == ("未計入 核貸金額達成率(未設定目標)、"
-                                           "經辦授信逾期比例(未提供此資料來源)")
+    assert fallback_text(dim, "zh-TW") == ("未計入 核貸金額達成率（未設定目標）、"
+                                           "經辦授信逾期比例（未提供此資料來源）")
     metric = {"status": "no_feed", "feed": "portfolio_event", "data_amount": 0, "min_data": 1}
     assert reason_text(metric, "zh-CN") == "本期没有信贷资产事件数据"
     assert reason_text(dict(metric, status="insufficient_data", data_amount=2.0, min_data=5),

@@ -48,3 +48,31 @@ def test_traditional_chinese_is_the_default_and_languages_normalise():
     assert i18n.normalise("en-US") == "en"
     assert i18n.normalise("klingon") == "zh-TW"
     assert i18n.t("en", "gate.floor", dimension="Risk") == "Risk below the floor"
+
+
+HALF_WIDTH_NEXT_TO_HAN = re.compile(
+    r"[\u4e00-\u9fff「」（）][,;:!?()]|[,;:!?()][\u4e00-\u9fff「」（）]")
+
+
+def _outside_placeholders(text: str) -> str:
+    return re.sub(r"\{[^{}]*\}", "{}", text)
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "zh-CN"])
+def test_chinese_texts_use_full_width_punctuation(lang):
+    """A Chinese sentence with ASCII commas and colons reads as a machine's: every catalogue
+    text and coaching card in Chinese punctuates with ，：；（） next to Han characters."""
+    import tomllib
+
+    texts = dict(i18n.catalogue(lang))
+    coaching = tomllib.loads(Path("pipelines/coaching.toml").read_text(encoding="utf-8"))
+    lang_key = lang.replace("-", "_")
+    for dim, card in coaching["cards"].items():
+        texts[f"coaching.{dim}"] = card[lang_key]
+    for metric, unit in coaching["units"].items():
+        texts[f"unit.{metric}"] = unit[lang_key]
+    # brackets and commas are full-width even between placeholders: "{metric}（{why}）"
+    bad = {k: v for k, v in texts.items()
+           if HALF_WIDTH_NEXT_TO_HAN.search(_outside_placeholders(v))
+           or re.search(r"[(),;]", _outside_placeholders(v))}
+    assert not bad, bad

@@ -197,8 +197,8 @@ def test_duckdb_error_names_map_to_codes_and_an_unknown_one_to_could_not_parse()
 
 
 @pytest.mark.parametrize("lang,want", [
-    ("zh-TW", "無法解析此行:欄位比標題多、引號未正確閉合(未保留原始行:可能含有客戶識別資料)"),
-    ("zh-CN", "无法解析此行:字段比标题多、引号未正确闭合(未保留原始行:可能含有客户识别信息)"),
+    ("zh-TW", "無法解析此行：欄位比標題多、引號未正確閉合（未保留原始行：可能含有客戶識別資料）"),
+    ("zh-CN", "无法解析此行：字段比标题多、引号未正确闭合（未保留原始行：可能含有客户识别信息）"),
     ("en", "the line could not be parsed: more fields than the header, a quote is not closed"
            " (raw line withheld: it may hold client identifiers)")])
 def test_a_detail_is_worded_per_language(lang, want):
@@ -212,7 +212,7 @@ def test_a_detail_without_a_known_code_shows_its_stored_text():
     assert detail_text("zh-TW", "bytes", "{}", "40000 bytes") == "40000 bytes"  # values missing
     assert detail_text("zh-TW", None, None, None) == ""
     assert detail_text("zh-TW", "bytes", '{"bytes": 40000, "max": 32768}', "") == (
-        "40,000 位元組(上限 32,768)")
+        "40,000 位元組（上限 32,768）")
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ def test_times_are_stored_in_utc_and_shown_in_the_banks_zone(bad_files_loaded):
     [(finished,)] = query(bad_files_loaded, "SELECT max(finished_at) FROM load_run")
     assert abs(datetime.now(UTC).replace(tzinfo=None) - finished) < timedelta(minutes=5)
     at = _render("zh-TW")
-    assert "台北時間(UTC+8)" in " ".join(c.value for c in at.caption)
+    assert "台北時間（UTC+8）" in " ".join(c.value for c in at.caption)
     runs = _tables(at)[1]
     assert (finished + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") in set(runs["載入時間"])
     assert set(_tables(at)[0]["最近載入"]) - {""} <= set(runs["載入時間"])

@@ -105,7 +105,7 @@ def test_events_leave_out_people_who_opted_out_and_other_walls():
     board = wall.build(frames(events=events), scope="branch", scope_id="北")
     texts = [wall.event_text(e, T) for e in board.events]
     # on a branch wall an overtake's rank is said to be the bank's
-    assert texts == ["名P4 超越 名P3 等 2 人,升至全行第 3 名", "名P1 升上第 3 級「穩健經理」",
+    assert texts == ["名P4 超越 名P3 等 2 人，升至全行第 3 名", "名P1 升上第 3 級「穩健經理」",
                      "甲隊 獲得「風險守門人」銀牌"]
 
 
