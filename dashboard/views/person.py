@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import charts, data, desk, i18n
 from dashboard.views import links
 from dashboard.views.common import page_start
-from pipelines.coaching import load_coaching
+from pipelines.coaching import CoachingError, load_coaching
 from pipelines.config import load_settings
 from pipelines.contract import DIMENSIONS, GRAINS, LOCAL_TIMEZONE
 from pipelines.explain import period_end
@@ -230,18 +230,32 @@ def _driver(metrics: pd.DataFrame, dimension: str, metric_rules: pd.DataFrame,
             "against": against}
 
 
+def _card_text(t, lang: str, model: dict, coaching, d: str) -> str:
+    driver = model["drivers"].get(d)
+    peer_median = model["rows"].set_index("dimension")["p50"].get(d)
+    return coaching.card(d, _lang_key(lang),
+                         score=i18n.number(model["scores"].get(d), 0),
+                         median=i18n.number(peer_median, 0) or "–",
+                         metric=t(f"metric.{driver['metric']}") if driver else "–",
+                         gap=gap_text(t, lang, driver))
+
+
 def gap_text(t, lang: str, driver: dict | None) -> str:
     if not driver or not driver["gap"]:
         return t("desk.gap_unknown")
     key, values = driver["gap"]
-    unit = _coaching().unit(driver["metric"], _lang_key(lang))
+    coaching = _coaching()
+    unit = coaching.unit(driver["metric"], _lang_key(lang)) if coaching else ""
     bench = t("desk.bench_p50" if driver.get("against", "p50") == "p50" else "desk.bench_full")
     return t(key, unit=unit, bench=bench, **values)
 
 
 def _coaching():
-    settings = load_settings()
-    return load_coaching(settings.coaching_path)
+    """The admin's coaching file, or None when it cannot be used (the page says why)."""
+    try:
+        return load_coaching(load_settings().coaching_path)
+    except CoachingError:
+        return None
 
 
 def _lang_key(lang: str) -> str:
@@ -293,21 +307,19 @@ def _focus(t, lang, model) -> None:
     if not cards:
         return
     st.subheader(t("person.coaching"))
-    coaching = _coaching()
+    try:
+        coaching = load_coaching(load_settings().coaching_path)
+        texts = {d: _card_text(t, lang, model, coaching, d) for d in cards}
+    except CoachingError as exc:
+        st.error(t("person.coaching_broken", error=i18n.md(str(exc))))
+        return
     for d in cards:
-        driver = model["drivers"].get(d)
-        peer_median = model["rows"].set_index("dimension")["p50"].get(d)
-        text = coaching.card(d, _lang_key(lang),
-                             score=i18n.number(model["scores"].get(d), 0),
-                             median=i18n.number(peer_median, 0) or "–",
-                             metric=t(f"metric.{driver['metric']}") if driver else "–",
-                             gap=gap_text(t, lang, driver))
         with st.container(border=True):
             tags = ([t("person.card_focus")] if focus and d == focus.dimension else []) + (
                 [t("person.card_floor", floor=i18n.number(model["floors"][d], 0))]
                 if d in model["below_floor"] else [])
             st.markdown(" · ".join([f"**{t(f'dimension.{d}')}**", *tags]))
-            st.markdown(text)
+            st.markdown(texts[d])
 
 
 def trend_series(frames: dict, grain: str, periods: list[str]) -> pd.DataFrame:
