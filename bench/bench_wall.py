@@ -90,7 +90,7 @@ def serve(data_dir: Path, snapshot: Path, minutes: float, screens: int) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.address",
+        [sys.executable, "-m", "streamlit", "run", "dashboard/serve.py", "--server.address",
          "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=dict(os.environ, AWARENESS_DATA=str(data_dir)),

@@ -178,15 +178,19 @@ def badge_progress(defs: pd.DataFrame, progress: pd.DataFrame, held: pd.DataFram
 
     out = []
     values = {r.badge_key: r for r in progress.itertuples()}
+    # (badge, period) -> tiers held, in plain Python: a frame filter per badge cost ~4 ms each
+    held_tiers: dict[tuple[str, str], set[str]] = {}
+    ever: dict[str, set[str]] = {}
+    for key, period, tier in zip(held["badge_key"], held["period"], held["tier"], strict=True):
+        held_tiers.setdefault((key, period), set()).add(tier)
+        ever.setdefault(key, set()).add(tier)
     for key, d in defs[defs["scope"] == scope].iterrows():
         row = values.get(key)
         if row is None:
             continue
         tiers = sorted(json.loads(d["tiers"]).items(), key=lambda kv: TIERS.index(kv[0]))
-        mine = held[held["badge_key"] == key]
-        if d["per"] != "once":
-            mine = mine[mine["period"] == row.period]
-        got = {t for t in mine["tier"]}
+        got = ever.get(key, set()) if d["per"] == "once" else held_tiers.get((key, row.period),
+                                                                             set())
         best = max((TIERS.index(t) for t in got), default=-1)
         nxt = next(((t, v) for t, v in tiers if TIERS.index(t) > best and row.value < v), None)
         if nxt is None:

@@ -48,7 +48,7 @@ def _chart_texts(spec: dict) -> list[str]:
     """Every word a Plotly figure shows: titles, trace names, category ticks, annotations."""
     out = []
     layout = spec.get("layout", {})
-    for key, value in layout.items():
+    for value in layout.values():
         if isinstance(value, dict):
             title = value.get("title")
             if isinstance(title, dict) and title.get("text"):
@@ -106,9 +106,7 @@ def page_texts(at: AppTest) -> list[str]:
                 out += [str(v) for v in df.astype(object).to_numpy().ravel()]
             elif kind in ("Selectbox", "Radio"):
                 out += [str(el.label), *[str(o) for o in el.options]]
-            elif kind == "Tab":
-                out.append(str(el.label))
-            elif kind in ("Button", "NumberInput"):
+            elif kind == "Tab" or kind in ("Button", "NumberInput"):
                 out.append(str(el.label))
             elif kind == "UnknownElement" and el.type == "plotly_chart":
                 out += _chart_texts(json.loads(el.proto.spec))
@@ -322,10 +320,10 @@ def test_an_unknown_id_says_so_and_offers_a_picker(demo_env):
 
 def test_hostile_names_are_shown_as_typed_on_the_desk(tmp_path, monkeypatch):
     """A roster name made of Markdown and HTML shows as text in headings and chart labels."""
-    from tests.conftest import write_csv
     from pipelines import badges, db, load, publish, score
     from pipelines.config import ENV_DATA, load_settings
     from pipelines.rules import load_rules
+    from tests.conftest import write_csv
 
     monkeypatch.setenv(ENV_DATA, str(tmp_path / "data"))
     settings = load_settings()

@@ -107,8 +107,8 @@ def _xp(t, snap: str, levels: pd.DataFrame, names: dict) -> None:
     who = st.selectbox(t("game.person"), list(people), format_func=people.get, key="game_person")
     history = data.xp_history(snap, who)
     if not history.empty:
-        st.plotly_chart(charts.xp_progress(history, levels, t("game.xp_chart", who=charts.plain(people[who])),
-                                           names["level"], t("game.xp")),
+        title = t("game.xp_chart", who=charts.plain(people[who]))
+        st.plotly_chart(charts.xp_progress(history, levels, title, names["level"], t("game.xp")),
                         key="game_xp_chart", config={"displayModeBar": False})
 
 

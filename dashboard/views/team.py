@@ -154,7 +154,9 @@ def _trend(t, lang, frames, team_id, teams, grain) -> None:
                                                     strict=True)}
     st.plotly_chart(charts.team_trend(lines, team_id, periods,
                                       [i18n.period_label(lang, grain, p) for p in periods],
-                                      names, t("team.trend_title")),
+                                      names, t("team.trend_title"),
+                                      {"band": t("team.others_band"),
+                                       "median": t("team.others_median")}),
                     key="team_trend", config={"displayModeBar": False})
 
 
