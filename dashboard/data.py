@@ -15,7 +15,10 @@ from pipelines.config import load_settings
 from pipelines.contract import DIMENSIONS
 from pipelines.publish import current_snapshot
 
-TTL_SECONDS = 10
+# a snapshot file never changes once published (a new one gets a new name, and the path is
+# part of every key), so a result stays right as long as it is kept: the time limit only bounds
+# memory, with max_entries
+TTL_SECONDS = 3600
 OPEN_SNAPSHOTS = 2    # the current snapshot and the one screens may still be reading
 
 _open: OrderedDict[tuple, duckdb.DuckDBPyConnection] = OrderedDict()

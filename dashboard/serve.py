@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from streamlit import file_util
 
+from dashboard import runtime
 from dashboard.routes import SUB_PAGES
 
 _INDEX = (Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
@@ -31,5 +32,6 @@ async def _page(request: Request) -> HTMLResponse:
     return HTMLResponse(_PINNED, headers={"Cache-Control": "no-cache"})
 
 
+runtime.settle()   # before the first page run: see dashboard/runtime.py
 app = st.App(str(Path(__file__).resolve().parent / "app.py"),
              routes=[Route(f"/{p}", _page) for p in SUB_PAGES])

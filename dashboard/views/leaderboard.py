@@ -12,8 +12,8 @@ from pipelines.contract import DIMENSIONS, GRAINS, PEER_GROUPS
 IMPROVERS = 10
 CHART_TOP = 20      # the chart shows a readable top of the board; the table holds everyone
 # rows per page of a coloured board: a styled cell costs the server ~20 us, so a 2,000-person
-# board in one table took 0.8 s; a page of 100 reads on one screen and costs ~40 ms
-ROWS_PER_PAGE = 100
+# board in one table took 0.8 s; a page of 50 costs ~20 ms (the table scrolls after ~10)
+ROWS_PER_PAGE = 50
 # pixels per dimension cell: ten of them, the name and the index fit 1440x900 with the sidebar
 DIM_WIDTH = 50
 
