@@ -75,19 +75,23 @@ def info(snap: str) -> dict:
     return df.iloc[0].to_dict() if len(df) else {}
 
 
+def _periods(snap: str, grain: str) -> pd.DataFrame:
+    """A grain's periods, newest first, and whether anyone is ranked in each (one query)."""
+    return query(snap, "SELECT period, bool_or(rank_overall IS NOT NULL) AS ranked "
+                       "FROM awareness_index WHERE grain = ? GROUP BY period "
+                       "ORDER BY period DESC", (grain,))
+
+
 def periods(snap: str, grain: str) -> list[str]:
-    df = query(snap, "SELECT DISTINCT period FROM awareness_index WHERE grain = ? "
-                     "ORDER BY period DESC", (grain,))
-    return df["period"].tolist()
+    return _periods(snap, grain)["period"].tolist()
 
 
 def ranked_period(snap: str, grain: str) -> str | None:
     """The newest period of a grain in which anyone is ranked: on the first day of a month the
     month just begun ranks nobody yet, and a board that opens empty tells a lead nothing."""
-    df = query(snap, "SELECT max(period) AS period FROM awareness_index "
-                     "WHERE grain = ? AND rank_overall IS NOT NULL", (grain,))
-    value = df["period"].iloc[0] if len(df) else None
-    return None if value is None or pd.isna(value) else str(value)
+    df = _periods(snap, grain)
+    ranked = df.loc[df["ranked"].astype(bool), "period"]
+    return str(ranked.iloc[0]) if len(ranked) else None
 
 
 def teams(snap: str) -> pd.DataFrame:

@@ -40,7 +40,7 @@ def _reason(lang: str, status: str, reason: str) -> str:
 
 
 def _page_rows(t, n: int, key: str) -> slice:
-    """The rows of a long board on show: a choice of ranks 1-100, 101-200, ... when there are
+    """The rows of a long board on show: a choice of ranks 1-50, 51-100, ... when there are
     more than a page of them."""
     if n <= ROWS_PER_PAGE:
         return slice(0, n)
@@ -117,7 +117,7 @@ def render() -> None:
         t("column.team"): ranked["team_name"],
         t("column.peer_group"): ranked["peer_group"].map(peer_labels),
         t("column.index"): ranked["awareness_index"].round(1),
-        **{t(f"dimension_short.{d}"): ranked[d].round(0).astype("Int64") for d in DIMENSIONS},
+        **{t(f"dimension_short.{d}"): ranked[d] for d in DIMENSIONS},   # rounded by coloured()
     })
     rows = _page_rows(t, len(table), "lb_table_page")
     _board(t, table.iloc[rows], ranked["manager_id"].tolist()[rows], "lb_table")
@@ -131,13 +131,10 @@ def render() -> None:
         _people_section(t, "improvers", improvers, "lb_improvers", {
             t("column.change"): improvers["score_change"].map(lambda v: f"+{v:.1f}")})
     if not unranked.empty:
-        reasons = {key: _reason(lang, key[0], key[1]) for key in
-                   set(zip(unranked["status"], unranked["gate_reason"].fillna(""),
-                           strict=True))}
+        keys = list(zip(unranked["status"], unranked["gate_reason"].fillna(""), strict=True))
+        reasons = {k: _reason(lang, *k) for k in set(keys)}    # a few kinds among many people
         _people_section(t, "not_ranked", unranked, "lb_unranked", {
-            t("column.reason"): [reasons[k] for k in zip(unranked["status"],
-                                                         unranked["gate_reason"].fillna(""),
-                                                         strict=True)]})
+            t("column.reason"): [reasons[k] for k in keys]})
 
 
 def local_time(value) -> str:
@@ -225,7 +222,7 @@ def _teams(t, snap: str, grain: str, period: str) -> None:
         t("column.index"): teams["score"].round(1),
         t("column.members"): [f"{s}/{n}" for s, n in
                               zip(teams["members_scored"], teams["members_total"], strict=True)],
-        **{t(f"dimension_short.{d}"): teams[d].round(0) for d in DIMENSIONS},
+        **{t(f"dimension_short.{d}"): teams[d] for d in DIMENSIONS},   # rounded by coloured()
     })
     rows = _page_rows(t, len(table), "lb_teams_page")
     event = st.dataframe(coloured(t, table.iloc[rows]), hide_index=True, key="lb_teams",
