@@ -298,3 +298,50 @@ def test_a_snapshot_rewritten_in_place_is_read_afresh(tmp_path):
     with data.reader(str(path)) as cur, pytest.raises(duckdb.CatalogException):
         local_frame = pd.DataFrame({"v": [math.pi]})    # noqa: F841 (a replacement scan bait)
         cur.execute("SELECT * FROM local_frame")
+
+
+def _marshalled(styler) -> tuple[dict[str, str], list[list[str]]]:
+    """What Streamlit sends the browser for a Styler: each cell's CSS and the text shown."""
+    import re
+
+    import pyarrow as pa
+    from streamlit.elements.lib.pandas_styler_utils import marshall_styler
+    from streamlit.proto.ArrowData_pb2 import ArrowData
+
+    proto = ArrowData()
+    marshall_styler(proto, styler, "unused")
+    css = {}
+    for rule in proto.styler.styles.splitlines():
+        selectors, body = rule.split("{")
+        declarations = "; ".join(sorted(d.strip() for d in body.strip(" }").split(";")))
+        for selector in selectors.split(","):
+            css[re.sub(r"^#T_.*_(?=row\d)", "", selector.strip())] = declarations
+    shown = pa.ipc.open_stream(proto.styler.display_values).read_all().to_pandas()
+    return css, shown.astype(str).values.tolist()
+
+
+def test_boards_are_painted_and_shown_exactly_as_the_pandas_styler_would_do_it():
+    """The leaderboard paints its cells without pandas' HTML renderer (a third of the page's
+    time); what reaches the browser must be the same, cell for cell."""
+    from dashboard.views.leaderboard import cell_style, coloured
+
+    t = lambda key, **_: key    # noqa: E731 - the column names are the catalogue keys
+    dims = [f"dimension_short.{d}" for d in DIMENSIONS]
+    board = pd.DataFrame({
+        "column.rank": pd.array([1, 2, None], dtype="Int64"),
+        "column.name": ["王小明", "=HYPERLINK(\"x\")", "<b>李</b>"],
+        "column.index": [88.25, None, 40.0],
+        **{d: [100.0 - 9 * k, None if k % 3 == 0 else 9.4 * k, 50.5] for k, d in
+           enumerate(dims)},
+    }, index=[50, 51, 52])      # a second page of a board: positions, not labels
+    ours = _marshalled(coloured(t, board, "lb_table"))
+    rounded = board.assign(**{c: pd.array(board[c].round(0), dtype="Int64") for c in dims})
+    reference = _marshalled(rounded.style.set_uuid("lb_table").map(cell_style, subset=dims)
+                            .format(na_rep="").format("{:.1f}", subset=["column.index"],
+                                                      na_rep=""))
+    assert ours == reference
+    css, shown = ours
+    assert "background-color: rgba(31, 78, 156, 0.93)" in css["row0_col3"]   # a full score
+    assert "row1_col4" in css and "row1_col3" not in css     # a missing score is not painted
+    assert shown[0][:3] == ["1", "王小明", "88.2"] and shown[1][2] == "" and shown[2][0] == ""
+    assert shown[1][1] == '=HYPERLINK("x")' and shown[2][1] == "<b>李</b>"
