@@ -9,6 +9,7 @@ the site root up front, so it never probes a sub-path. A browser test loads ever
 directly and fails on any console error, so a Streamlit upgrade that changes this is caught."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -32,6 +33,14 @@ async def _page(request: Request) -> HTMLResponse:
     return HTMLResponse(_PINNED, headers={"Cache-Control": "no-cache"})
 
 
-runtime.settle()   # before the first page run: see dashboard/runtime.py
-app = st.App(str(Path(__file__).resolve().parent / "app.py"),
+@asynccontextmanager
+async def _lifespan(_app):
+    # after the runtime has started (pages imported before it bind their caches to a throwaway
+    # store and log "No runtime found") and before the first page run: see dashboard/runtime.py
+    runtime.settle()
+    runtime.start_warmer()
+    yield
+
+
+app = st.App(str(Path(__file__).resolve().parent / "app.py"), lifespan=_lifespan,
              routes=[Route(f"/{p}", _page) for p in SUB_PAGES])

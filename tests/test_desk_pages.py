@@ -348,3 +348,24 @@ def test_hostile_names_are_shown_as_typed_on_the_desk(tmp_path, monkeypatch):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = [tr.get("name", "") for tr in spec["data"]]
     assert "&lt;b&gt;王&lt;/b&gt;" in "".join(names) and "<b>" not in "".join(names)
+
+
+def test_a_warmed_snapshot_opens_the_leaderboard_without_touching_the_database(
+        demo_env, monkeypatch):
+    """The server warms each new snapshot in the background; the first lead to open the
+    leaderboard afterwards must then be served from the cache, not pay for the queries."""
+    from dashboard import data, runtime
+
+    data.query.clear()
+    snap = data.snapshot()
+    assert runtime.warm(snap) >= 0
+    opened = []
+
+    def counting_reader(path):
+        opened.append(path)
+        raise AssertionError("the leaderboard queried the snapshot after warm-up")
+
+    monkeypatch.setattr(data, "reader", counting_reader)
+    at = render("leaderboard")
+    assert not opened
+    assert at.dataframe, "the warmed board shows no table"
