@@ -132,7 +132,9 @@ def feed_summary(snap: str) -> pd.DataFrame:
 def load_runs(snap: str) -> pd.DataFrame:
     return query(snap, """
         SELECT load_run_id, finished_at, source_file, feed, profile, detected, rows_read,
-               rows_landed, rows_duplicate, rows_quarantined,
+               rows_landed, rows_duplicate, rows_quarantined, coalesce(rows_skipped, 0)
+               AS rows_skipped, coalesce(rows_voided, 0) AS rows_voided,
+               coalesce(rows_replaced, 0) AS rows_replaced,
                datediff('millisecond', started_at, finished_at) / 1000.0 AS seconds
         FROM load_run ORDER BY load_run_id DESC""")
 

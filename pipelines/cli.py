@@ -50,23 +50,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _print_load(results: list[load.FileResult]) -> None:
     table = Table(title="Load summary")
     for col in ("file", "feed", "detected", "read", "landed", "updated", "duplicates",
-                "quarantined", "reasons"):
+                "quarantined", "skipped", "reasons"):
         table.add_column(col, overflow="fold")
     for r in results:
         name = Path(r.file).name
         if r.error:
-            table.add_row(name, "", "", "", "", "", "", "",
+            table.add_row(name, "", "", "", "", "", "", "", "",
                           f"[red]not loaded:[/] {escape(r.error)}")
         elif r.already_loaded_run is not None:
-            table.add_row(name, r.feed, "", "", "", "", "", "",
+            table.add_row(name, r.feed, "", "", "", "", "", "", "",
                           f"already loaded (run {r.already_loaded_run}): nothing added")
         else:
             table.add_row(name, r.feed, " ".join(str(v) for v in r.detected.values()),
                           str(r.rows_read), str(r.landed), str(r.updated), str(r.duplicates),
-                          str(r.quarantined),
-                          ", ".join(f"{k}: {v}" for k, v in r.reasons.items())
-                          + (f" (voided {r.voided} earlier)" if r.voided else ""))
+                          str(r.quarantined), str(r.skipped),
+                          escape(", ".join(f"{k}: {v}" for k, v in
+                                           {**r.reasons, **r.skip_reasons}.items())
+                                 + (f" (voided {r.voided} earlier)" if r.voided else "")
+                                 + (f" (replaced {r.replaced} earlier)" if r.replaced else "")))
     console.print(table)
+    for r in results:
+        for note in r.notes:
+            console.print(f"{escape(Path(r.file).name)}: {escape(note)}")
 
 
 class _LoadProgress:

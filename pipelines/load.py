@@ -36,7 +36,11 @@ class FileResult:
     duplicates: int = 0
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0                 # rows read that are not data (totals, voiding statements)
+    skip_reasons: dict[str, int] = field(default_factory=dict)
     voided: int = 0                  # earlier learning events removed by xAPI voiding
+    replaced: int = 0                # earlier rows a corrected export without row ids replaced
+    notes: list[str] = field(default_factory=list)   # what the reader wants the user to know
     already_loaded_run: int | None = None
     load_run_id: int | None = None
     seconds: float = 0.0
@@ -44,7 +48,8 @@ class FileResult:
 
     @property
     def balanced(self) -> bool:
-        return self.rows_read == self.landed + self.updated + self.duplicates + self.quarantined
+        return self.rows_read == (self.landed + self.updated + self.duplicates
+                                  + self.quarantined + self.skipped)
 
 
 def sha256_file(path: Path) -> str:
@@ -166,7 +171,11 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
             "damaged_sequences": detected.damaged_sequences}.items() if v}
         result.quarantined = con.execute("SELECT count(DISTINCT line) FROM quarantine "
                                          "WHERE load_run_id = ?", [run_id]).fetchall()[0][0]
-        result.rows_read = counts["staged"] + len(detected.rejects)
+        result.skipped = len(detected.skipped)
+        for r in detected.skipped:
+            result.skip_reasons[r.reason_code] = result.skip_reasons.get(r.reason_code, 0) + 1
+        result.notes = list(detected.notes)
+        result.rows_read = counts["staged"] + len(detected.rejects) + result.skipped
         result.landed, result.updated = counts["inserted"], counts["updated"]
         result.duplicates = counts["identical"]
         result.reasons = dict(bad)
@@ -174,12 +183,15 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         con.execute(
             "INSERT INTO load_run (load_run_id, source_file, file_sha256, file_size, feed, "
             "profile, detected, started_at, finished_at, rows_read, rows_landed, rows_duplicate,"
-            " rows_quarantined, affected_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " rows_quarantined, affected_from, rows_skipped, skipped, rows_voided, rows_replaced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, str(path), digest, path.stat().st_size, spec.name, prof.name,
              detected.to_json(), started, _utc_now(), result.rows_read, result.landed
-             + result.updated + result.voided, result.duplicates, result.quarantined,
-             min((d for d in affected if d is not None), default=None)])
-        if result.landed or result.updated or result.voided:
+             + result.updated, result.duplicates, result.quarantined,
+             min((d for d in affected if d is not None), default=None), result.skipped,
+             json.dumps(result.skip_reasons) if result.skip_reasons else None, result.voided,
+             result.replaced])
+        if result.landed or result.updated or result.voided or result.replaced:
             db.bump_data_version(con)
         con.commit()
     except BaseException:

@@ -209,8 +209,14 @@ def test_a_voiding_statement_removes_a_statement_loaded_earlier(roster_loaded, t
                "object": {"objectType": "StatementRef", "id": _stmt(1)["id"]},
                "timestamp": "2026-05-05T12:00:00Z"}
     [r] = load.load_paths(roster_loaded, [write_json(tmp_path / "b.json", [voiding])])
-    assert (r.voided, r.quarantined, r.reasons) == (1, 1, {"xapi_voiding": 1})
+    # the instruction is skipped, not quarantined: it is not bad data
+    assert (r.voided, r.quarantined, r.skipped, r.skip_reasons) == (1, 0, 1, {"xapi_voiding": 1})
+    assert r.balanced
     assert _rows(roster_loaded, "SELECT event_id FROM learning_event") == [(_stmt(2)["id"],)]
+    # Data health balances: read = landed + duplicates + quarantined + skipped; voided apart
+    assert _rows(roster_loaded, "SELECT rows_read, rows_landed, rows_duplicate, "
+                 "rows_quarantined, rows_skipped, rows_voided FROM load_run "
+                 "WHERE load_run_id = ?", [r.load_run_id]) == [(1, 0, 0, 0, 1, 1)]
     # the scores of the voided statement's day are redone at the next scoring
     assert _rows(roster_loaded, "SELECT affected_from::VARCHAR FROM load_run "
                                 "WHERE load_run_id = ?", [r.load_run_id]) == [("2026-05-04",)]

@@ -60,6 +60,9 @@ def render() -> None:
         t("health.landed"): runs["rows_landed"],
         t("health.duplicates"): runs["rows_duplicate"],
         t("health.quarantined"): runs["rows_quarantined"],
+        t("health.skipped"): runs["rows_skipped"],
+        t("health.voided"): runs["rows_voided"],
+        t("health.replaced"): runs["rows_replaced"],
     }), hide_index=True, key="dh_runs")
 
     st.subheader(t("health.quarantine"))

@@ -40,11 +40,17 @@ class Detected:
     voided: list[str] = field(default_factory=list)      # xAPI statement ids voided by the file
     line_from_rowid: bool = False     # no _line column: rows are in file order (CSV)
     rejects: list[Reject] = field(default_factory=list)  # rows the reader itself could not take
+    # rows read but not data, each with its reason: total and subtotal rows of a report,
+    # xAPI voiding instructions. Counted as skipped, never quarantined or landed.
+    skipped: list[Reject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)       # what the user should know (English)
     reader: CsvRead | None = None     # staged only in part: the caller reads the whole file
 
     def to_json(self) -> str:
         d = asdict(self)
         d.pop("rejects")
+        d.pop("skipped")
+        d.pop("notes")
         d.pop("voided")
         d.pop("line_from_rowid")
         d.pop("reader")

@@ -166,6 +166,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
     voided = {str((s.get("object") or {}).get("id")) for _, s in records
               if isinstance(s, dict) and (s.get("verb") or {}).get("id") == VOIDED}
     rows: list[dict] = []
+    skipped: list[Reject] = []
     for line, stmt in records:
         if not isinstance(stmt, dict):
             rejects.append(Reject(line, "malformed_json", "not a statement object",
@@ -176,12 +177,12 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
             if target is None:
                 rejects.append(Reject(line, "xapi_voiding", "no statement id",
                                       code="voids_no_id"))
-            else:   # a statement id (a UUID), not a person's
-                rejects.append(Reject(line, "xapi_voiding", str(target), code="voids",
+            else:   # an instruction carried out, not data: skipped (a statement id, not a person's)
+                skipped.append(Reject(line, "xapi_voiding", str(target), code="voids",
                                       args={"id": str(target)[:100]}))
             continue
         if str(stmt.get("id")) in voided:
-            rejects.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id",
+            skipped.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id",
                                   code="voided_in_file"))
             continue
         try:
@@ -200,4 +201,4 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
         "_line": pa.array([r["_line"] for r in rows], pa.int64()),
         **{c: pa.array([r[c] for r in rows], pa.string()) for c in COLUMNS}}))
     return Detected("xapi", encoding="utf-8", header=COLUMNS, rejects=rejects,
-                    voided=sorted(voided))
+                    skipped=skipped, voided=sorted(voided))

@@ -114,6 +114,12 @@ CREATE TABLE IF NOT EXISTS load_run (
     affected_from   DATE               -- earliest day whose scores this load may change
 );
 ALTER TABLE load_run ADD COLUMN IF NOT EXISTS affected_from DATE;
+-- read = landed + duplicate + quarantined + skipped. Voided and replaced count stored rows this
+-- file removed: earlier learning events it voids, earlier rows a corrected export replaces.
+ALTER TABLE load_run ADD COLUMN IF NOT EXISTS rows_skipped BIGINT DEFAULT 0;
+ALTER TABLE load_run ADD COLUMN IF NOT EXISTS skipped VARCHAR;      -- JSON: reason -> rows
+ALTER TABLE load_run ADD COLUMN IF NOT EXISTS rows_voided BIGINT DEFAULT 0;
+ALTER TABLE load_run ADD COLUMN IF NOT EXISTS rows_replaced BIGINT DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS quarantine (
     load_run_id     BIGINT NOT NULL,
