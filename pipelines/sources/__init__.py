@@ -44,6 +44,10 @@ class Detected:
     # xAPI voiding instructions. Counted as skipped, never quarantined or landed.
     skipped: list[Reject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)       # what the user should know (English)
+    # a workbook's date system (1900 or 1904): date columns holding Excel serial numbers are
+    # decoded with it; None for other files (a serial in a CSV is read as 1900)
+    excel_date_system: int | None = None
+    header_row: int | None = None                        # a workbook's header row, 1-based
     reader: CsvRead | None = None     # staged only in part: the caller reads the whole file
 
     def to_json(self) -> str:
