@@ -1,6 +1,7 @@
 """Load files into the warehouse: stage, map, check, quarantine, land; one transaction per file."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines import db, profiles, validate
 from pipelines.config import Settings
@@ -115,6 +117,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
 
     started = _utc_now()
     t0 = time.perf_counter()
+    _register_functions(con)
     result = FileResult(file=str(path))
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
@@ -152,7 +155,8 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         raise
     try:
         run_id = con.execute("SELECT nextval('load_run_seq')").fetchall()[0][0]
-        _quarantine(con, settings, spec, detected, run_id, path)
+        _quarantine(con, settings, spec, detected, run_id, path,
+                    prof.path.name if prof.path else prof.name)
         step("land")
         counts = _land(con, settings, spec, run_id)
         affected = [counts["affected_from"]]
@@ -203,6 +207,17 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     return result
 
 
+def _nfkc(values: pa.Array) -> pa.Array:
+    return pc.utf8_normalize(values, "NFKC")
+
+
+def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """`nfkc(text)` on this connection, for validate.folded (once per connection)."""
+    with contextlib.suppress(duckdb.NotImplementedException):   # registered already
+        con.create_function(validate.NFKC_FUNCTION, _nfkc, ["VARCHAR"], "VARCHAR",
+                            type="arrow", side_effects=False)
+
+
 def _utc_now() -> datetime:
     # the warehouse keeps every pipeline timestamp as naive UTC; pages show the bank's zone
     return datetime.now(UTC).replace(tzinfo=None)
@@ -232,25 +247,26 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
     A CSV file read in part (`detected.reader`) is read here, whole, straight into the table;
     the date formats and the spellings to map come from its staged first rows."""
     step("map")
-    formats_from = list(prof.date_formats)
+    maps = _maps(con, prof)
     if detected.reader is None:
-        stg, _ = _map_columns(con, prof, detected, (_numbered(detected, "stg_raw"), []),
+        stg, _ = _map_columns(con, prof, maps, detected, (_numbered(detected, "stg_raw"), []),
                               _line_expr(con, detected))
-        formats = _column_formats(con, stg, spec, formats_from)
+        formats = _column_formats(con, stg, spec, prof, detected)
         step("check")
         _check_rows(con, stg, spec, prof, detected, formats)
         con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT * FROM checked_rows")
         return
-    head, seen = _map_columns(con, prof, detected, ("stg_raw r", []), None)
-    formats = _column_formats(con, head, spec, formats_from)
+    head, seen = _map_columns(con, prof, maps, detected, ("stg_raw r", []), None)
+    formats = _column_formats(con, head, spec, prof, detected)
     step("check")
 
     def read(source: Sql) -> None:
-        stg, _ = _map_columns(con, prof, detected, (f"{source[0]} r", source[1]), None, seen)
+        stg, _ = _map_columns(con, prof, maps, detected, (f"{source[0]} r", source[1]), None,
+                              seen)
         _check_rows(con, stg, spec, prof, detected, formats)
 
     detected.rejects = detected.reader.run(con, read)
-    missed = _missed_spellings(con, prof, seen)
+    missed = _missed_spellings(con, maps, seen)
     if missed:   # a spelling to map first appears after the staged rows: read again with it
         seen = missed
         detected.rejects = detected.reader.run(con, read)
@@ -260,12 +276,13 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
                 f"{line} AS _line FROM {_numbered(detected, 'checked_rows')}")
 
 
-def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, detected: Detected,
-                 source: Sql, line: str | None,
+def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: ValueMaps,
+                 detected: Detected, source: Sql, line: str | None,
                  seen: dict[str, list[str]] | None = None) -> tuple[Sql, dict[str, list[str]]]:
     """The file's rows from `source` (as `r`) -> `stg` (canonical names, trimmed text, profile
     rules applied), returned as a WITH clause and its parameters; `line` numbers them.
 
+    `maps`: the columns whose values are mapped (`_maps`).
     `seen`: each mapped column's distinct raw values, which its value map covers; by default
     found in `source` (one pass over its rows), and returned.
 
@@ -279,7 +296,7 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, detecte
     selects, params = [], []
     for col in spec.columns:
         if col.name in sources:
-            expr = "coalesce(" + ", ".join(_trimmed(f'r."{h}"', col.free_text)
+            expr = "coalesce(" + ", ".join(_trimmed(f'r."{h}"', col.free_text, _is_id(col))
                                            for h in sources[col.name]) + ")"
         else:
             expr = "CAST(NULL AS VARCHAR)"
@@ -306,10 +323,10 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, detecte
         exprs[col.name] = (f's."{col.name}"', [])
         if col.name in prof.transforms:
             exprs[col.name] = _transform(exprs[col.name][0], prof.transforms[col.name], formats)
-    mapped = {c: exprs[c] for c in _mapped(prof)}
+    mapped = {c: exprs[c] for c in maps}
     if seen is None:
         seen = _distinct_values(con, (with_sql, with_params), mapped)
-    exprs.update(_value_maps(prof, mapped, seen))
+    exprs.update(_value_maps(maps, mapped, seen))
     for col in spec.columns:
         expr, p = exprs[col.name]
         if col.name in prof.resolve:
@@ -344,11 +361,45 @@ def _mapped(prof: profiles.Profile) -> list[str]:
     return [c.name for c in FEEDS[prof.feed].columns if c.enum or c.name in prof.values]
 
 
-def _trimmed(ref: str, free_text: bool) -> str:
+# (normalised raw value -> canonical value, value for anything unmapped, how to normalise)
+ValueMap = tuple[dict[str, str], str | None, Callable[[str], str]]
+ValueMaps = dict[str, ValueMap]
+
+
+def _maps(con: duckdb.DuckDBPyConnection, prof: profiles.Profile) -> ValueMaps:
+    """Every column whose values are mapped: allowed values and the profile's value maps
+    (script, case, width and aliases folded), and manager ids to the roster's spelling of
+    them, whatever their case, width and spaces."""
+    spec = FEEDS[prof.feed]
+    out: ValueMaps = {}
+    for column in _mapped(prof):
+        mapping, default = prof.value_map(column)
+        out[column] = (mapping, default, profiles.norm)
+    if spec.has_manager and "manager_id" not in prof.resolve:
+        ids: dict[str, str | None] = {}
+        for (mid,) in con.execute("SELECT manager_id FROM roster").fetchall():
+            key = profiles.id_key(mid)
+            ids[key] = mid if ids.get(key, mid) == mid else None   # two ids alike: neither
+        out["manager_id"] = ({k: v for k, v in ids.items() if v is not None}, None,
+                             profiles.id_key)
+    return out
+
+
+def _is_id(col) -> bool:
+    """An identifier column: its full-width forms fold to ASCII (NFKC) on the way in."""
+    return col.type == "text" and not col.free_text and (
+        col.name.endswith(("_id", "_ids")) or col.name in ("lms_account", "email"))
+
+
+def _trimmed(ref: str, free_text: bool, ident: bool = False) -> str:
     """Blank is missing; surrounding spaces go, except in free text. trim() only where there is
-    a space to remove: trimming every value costs a third of the whole load."""
+    a space to remove: trimming every value costs a third of the whole load. An identifier's
+    full-width forms fold to ASCII."""
     if free_text:
         return f"NULLIF({ref}, '')"
+    if ident:
+        return (f"CASE WHEN strlen({ref}) = length({ref}) THEN {_trimmed(ref, False)} "
+                f"ELSE NULLIF(trim({validate.NFKC_FUNCTION}({ref})), '') END")
     return (f"CASE WHEN {ref} LIKE ' %' OR {ref} LIKE '% ' THEN NULLIF(trim({ref}), '') "
             f"ELSE NULLIF({ref}, '') END")
 
@@ -404,12 +455,12 @@ def _distinct_values(con: duckdb.DuckDBPyConnection, stg_1: Sql,
     return {column: list(values or []) for column, values in zip(exprs, found, strict=True)}
 
 
-def _value_maps(prof: profiles.Profile, exprs: dict[str, Sql],
+def _value_maps(maps: ValueMaps, exprs: dict[str, Sql],
                 seen: dict[str, list[str]]) -> dict[str, Sql]:
     """Each of these columns' raw values in `seen` mapped to its canonical one."""
     out = {}
     for column, (expr, params) in exprs.items():
-        pairs = _spellings(prof, column, seen.get(column, []))
+        pairs = _spellings(maps[column], seen.get(column, []))
         if not pairs:
             out[column] = (expr, params)
             continue
@@ -419,14 +470,14 @@ def _value_maps(prof: profiles.Profile, exprs: dict[str, Sql],
     return out
 
 
-def _spellings(prof: profiles.Profile, column: str, values: list[str]) -> list[tuple[str, str]]:
+def _spellings(value_map: ValueMap, values: list[str]) -> list[tuple[str, str]]:
     """(raw, canonical) for each of these raw values the column's value map changes."""
-    mapping, default = prof.value_map(column)
-    pairs = [(v, mapping.get(profiles.norm(v), default)) for v in values]
+    mapping, default, key = value_map
+    pairs = [(v, mapping.get(key(v), default)) for v in values]
     return [(v, c) for v, c in pairs if c is not None and c != v]
 
 
-def _missed_spellings(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
+def _missed_spellings(con: duckdb.DuckDBPyConnection, maps: ValueMaps,
                       seen: dict[str, list[str]]) -> dict[str, list[str]] | None:
     """After a read whose value maps cover the spellings `seen` in the first rows: None if they
     covered the whole file, else every spelling there is, to read it again with.
@@ -443,26 +494,37 @@ def _missed_spellings(con: duckdb.DuckDBPyConnection, prof: profiles.Profile,
     known = {c: set(seen[c]) for c in columns}
     stored = {c: [v for v in values or [] if v not in known[c]]
               for c, values in zip(columns, stored, strict=True)}
-    if not any(_spellings(prof, c, values) for c, values in stored.items()):
+    if not any(_spellings(maps[c], values) for c, values in stored.items()):
         return None
     return {c: [*seen[c], *stored[c]] for c in columns}
 
 
 def _column_formats(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed,
-                    preferred: list[str]) -> dict[str, list[str]]:
-    """Per date column, the format list with the file's own format first."""
+                    prof: profiles.Profile, detected: Detected) -> dict[str, validate.DateRead]:
+    """Per date column, how to read it: the format list with the file's own format first, the
+    calendar the profile declares (or per value, by default) and the workbook's date system.
+    A column written in the ROC calendar is named in the file's notes."""
     out = {}
     for col in spec.columns:
         if col.type in ("timestamp", "date"):
             sample = [r[0] for r in con.execute(
                 f'{stg[0]} SELECT "{col.name}" FROM stg WHERE "{col.name}" IS NOT NULL LIMIT ?',
                 [*stg[1], validate.SAMPLE_ROWS]).fetchall()]
-            out[col.name] = validate.date_formats(sample, preferred)
+            calendar = prof.calendar.get(col.name, "auto")
+            roc = sum(map(validate.looks_roc, sample)) if calendar != "gregorian" else 0
+            if roc:
+                note = (f"{col.name}: ROC (民國) calendar dates read as Gregorian "
+                        f"(year 115 is 2026) in {roc} of the first {len(sample)} rows")
+                if note not in detected.notes:
+                    detected.notes.append(note)
+            out[col.name] = validate.DateRead(
+                tuple(validate.date_formats(sample, list(prof.date_formats))), calendar,
+                detected.excel_date_system or 1900)
     return out
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, prof: profiles.Profile,
-                detected: Detected, formats: dict[str, list[str]]) -> None:
+                detected: Detected, formats: dict[str, validate.DateRead]) -> None:
     """`checked_rows` from `stg`: one pass types every row and flags the failing ones (`_bad`);
     only those are examined per check."""
     typed_cols, params = [], []
@@ -488,7 +550,7 @@ def _check_rows(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, prof: prof
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
-                detected: Detected, run_id: int, path: Path) -> None:
+                detected: Detected, run_id: int, path: Path, profile_file: str) -> None:
     """Each failing row's reasons into `quarantine`, with its line and raw value."""
     columns = ("load_run_id, source_file, line, column_name, raw_value, reason_code, detail, "
                "detail_code, detail_args")
@@ -496,7 +558,8 @@ def _quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
     insert = (f"INSERT INTO quarantine ({columns}) "
               "SELECT ?, ?, _line, column_name, raw_value, reason_code, detail, detail_code, "
               "detail_args")
-    for check in validate.checks(spec, damaged=detected.damaged_sequences > 0):
+    for check in validate.checks(spec, damaged=detected.damaged_sequences > 0,
+                                 profile=profile_file):
         sql, p = validate.failing_rows(check)
         con.execute(f"{insert} FROM ({sql})", [run_id, str(path), *p])
     sql, p = validate.duplicates_in_file(spec)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -14,7 +15,8 @@ from pipelines.contract import FEEDS
 EXTERNAL_IDS = ("manager_id", "crm_user_id", "lms_account", "email")
 TRANSFORMS = ("seconds_to_minutes", "hours_to_minutes", "utc_to_local")
 SECTIONS = {"name", "feed", "format", "description", "date_formats", "columns", "values",
-            "defaults", "resolve", "derive", "transforms", "keep"}
+            "defaults", "resolve", "derive", "transforms", "keep", "calendar"}
+CALENDARS = ("auto", "roc", "gregorian")   # per date column; auto tells ROC dates per value
 
 
 class ProfileError(Exception):
@@ -28,9 +30,14 @@ def _t2s() -> opencc.OpenCC:
 
 def norm(text: str) -> str:
     """Compare headers and values the same whether written in Traditional or Simplified Chinese,
-    in any case, with or without spaces, underscores and dashes."""
-    folded = _t2s().convert(text.strip().lower())
+    in any case and width, with or without spaces, underscores and dashes."""
+    folded = _t2s().convert(unicodedata.normalize("NFKC", text).strip().lower())
     return "".join(folded.split()).replace("_", "").replace("-", "")
+
+
+def id_key(text: str) -> str:
+    """An id as people type it: any case, full or half width, spaces anywhere."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Profile:
     derive: dict[str, list[str]] = field(default_factory=dict)  # column -> canonical columns
     transforms: dict[str, str] = field(default_factory=dict)
     keep: dict[str, list[str]] = field(default_factory=dict)  # source header -> values kept
+    calendar: dict[str, str] = field(default_factory=dict)    # date column -> CALENDARS
     path: Path | None = None
 
     def sources(self, header: list[str]) -> dict[str, list[str]]:
@@ -105,7 +113,8 @@ def read_profile(path: Path) -> Profile:
     if feed not in FEEDS:
         raise fail(f"feed must be one of {', '.join(FEEDS)}, not {feed!r}")
     known = {c.name for c in FEEDS[feed].columns}
-    for section in ("columns", "values", "defaults", "resolve", "derive", "transforms"):
+    for section in ("columns", "values", "defaults", "resolve", "derive", "transforms",
+                    "calendar"):
         unknown = set(doc.get(section, {})) - known
         if unknown:
             raise fail(f"[{section}] names unknown column(s) of {feed}: "
@@ -120,6 +129,11 @@ def read_profile(path: Path) -> Profile:
     for column, how in doc.get("transforms", {}).items():
         if how not in TRANSFORMS:
             raise fail(f"[transforms] {column} = {how!r}: use one of {', '.join(TRANSFORMS)}")
+    for column, calendar in doc.get("calendar", {}).items():
+        if FEEDS[feed].column(column).type not in ("date", "timestamp"):
+            raise fail(f"[calendar] {column} is not a date column of {feed}")
+        if calendar not in CALENDARS:
+            raise fail(f"[calendar] {column} = {calendar!r}: use one of {', '.join(CALENDARS)}")
     return Profile(
         name=doc.get("name", path.stem), feed=feed, format=doc.get("format", "table"),
         columns={k: list(v) if isinstance(v, list) else [v]
@@ -127,7 +141,8 @@ def read_profile(path: Path) -> Profile:
         values=doc.get("values", {}), date_formats=tuple(doc.get("date_formats", ())),
         defaults={k: str(v) for k, v in doc.get("defaults", {}).items()},
         resolve=doc.get("resolve", {}), derive=doc.get("derive", {}),
-        transforms=doc.get("transforms", {}), keep=doc.get("keep", {}), path=path)
+        transforms=doc.get("transforms", {}), keep=doc.get("keep", {}),
+        calendar=doc.get("calendar", {}), path=path)
 
 
 def all_profiles(profiles_dir: Path) -> dict[str, Profile]:

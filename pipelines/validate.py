@@ -17,31 +17,130 @@ def t(name: str) -> str:
     return f'"t__{name}"'
 
 
-def typed(col: Column, formats: list[str] | None = None) -> Sql:
+# Full-width forms as Chinese input methods type them (１２，０００, Ａ１, ：) fold to ASCII by
+# Unicode NFKC, done by `nfkc()` (an Arrow function the loader registers on its connection)
+# only for text that is not plain ASCII: the usual row pays one length comparison.
+NFKC_FUNCTION = "nfkc"
+# ROC (民國) calendar dates as Taiwanese systems write them: 115/11/03, 115.11.03, 115-11-03,
+# 115年11月3日, each with an optional time after it; and seven digits, 1151103. Year 115 is 2026.
+ROC_OFFSET = 1911
+ROC_DATE = r"^(\d{2,3})\s*[/.\-年]\s*(\d{1,2})\s*[/.\-月]\s*(\d{1,2})\s*日?(\D.*)?$"
+ROC_DIGITS = r"^(\d{3})(\d{2})(\d{2})(\s.*)?$"
+ROC_MONTH = r"^(\d{2,3})\s*[/.\-年]\s*(\d{1,2})\s*月?$"
+ISO_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+SEPARATORS = ["/", ".", "-", "年"]
+# Excel keeps a date as days since its epoch; a text-formatted cell shows that number
+EXCEL_EPOCHS = {1900: "1899-12-30", 1904: "1904-01-01"}
+CALENDARS = ("auto", "roc", "gregorian")
+
+
+@dataclass(frozen=True)
+class DateRead:
+    """How one date column is read: its formats (the file's own first), its calendar and, for
+    Excel serial numbers, the workbook's date system."""
+    formats: tuple[str, ...] = tuple(TIMESTAMP_FORMATS)
+    calendar: str = "auto"      # auto: a 2-3 digit year or seven digits is ROC; roc; gregorian
+    date_system: int = 1900
+
+
+def folded(c: str) -> str:
+    """SQL: text `c` with full-width characters folded to ASCII (NFKC), surrounding space gone."""
+    return f"CASE WHEN strlen({c}) = length({c}) THEN {c} ELSE trim({NFKC_FUNCTION}({c})) END"
+
+
+def _roc_text(f: str) -> Sql:
+    """SQL: a ROC date text `f` written as a Gregorian ISO one (NULL if it is not one)."""
+    def part(i: int) -> str:
+        return f"TRY_CAST(regexp_extract({f}, ?, {i}) AS INTEGER)"
+
+    rest = f"trim(regexp_extract({f}, ?, 4))"
+    return (f"CASE WHEN regexp_matches({f}, ?) THEN printf('%04d-%s-%s%s', "
+            f"TRY_CAST(substr({f}, 1, 3) AS INTEGER) + {ROC_OFFSET}, substr({f}, 4, 2), "
+            f"substr({f}, 6, 2), substr({f}, 8)) "
+            f"WHEN regexp_matches({f}, ?) THEN printf('%04d-%02d-%02d', {part(1)} + {ROC_OFFSET}, "
+            f"{part(2)}, {part(3)}) || CASE WHEN {rest} = '' THEN '' ELSE ' ' || "
+            f"ltrim({rest}, 'T') END END",
+            [ROC_DIGITS, ROC_DATE, ROC_DATE, ROC_DATE, ROC_DATE, ROC_DATE, ROC_DATE])
+
+
+def _timestamp(col: Column, how: DateRead) -> Sql:
+    f = folded(f'"{col.name}"')
+    roc, roc_p = _roc_text(f)
+    serial = (f"strlen({f}) >= 5 AND substr({f}, 6, 1) IN ('', '.') "
+              f"AND regexp_full_match({f}, '\\d{{5}}(\\.\\d+)?')")
+    excel = (f"CAST(? AS TIMESTAMP) + to_microseconds(CAST(round(CAST({f} AS DOUBLE) * 86400) "
+             "AS BIGINT) * 1000000)")
+    excel_p = [EXCEL_EPOCHS.get(how.date_system, EXCEL_EPOCHS[1900])]
+    if how.calendar == "gregorian":
+        return (f"CASE WHEN {serial} THEN {excel} ELSE try_strptime({f}, ?) END",
+                [*excel_p, list(how.formats)])
+    if how.calendar == "roc":
+        looks_roc = f"regexp_matches({f}, ?) OR regexp_matches({f}, ?)"
+        looks_p = [ROC_DATE, ROC_DIGITS]
+    else:
+        # cheap tests first: the usual 2026-11-03 has its separator fifth
+        looks_roc = (f"substr({f}, 3, 1) IN (?, ?, ?, ?) OR substr({f}, 4, 1) IN (?, ?, ?, ?) "
+                     f"OR ((strlen({f}) = 7 OR substr({f}, 8, 1) = ' ') "
+                     f"AND regexp_matches({f}, ?)) OR (' ' IN (substr({f}, 3, 1), "
+                     f"substr({f}, 4, 1)) AND regexp_matches({f}, ?))")
+        looks_p = [*SEPARATORS, *SEPARATORS, ROC_DIGITS, ROC_DATE]
+    gregorian = f"try_strptime({f}, ?)"
+    if how.calendar == "roc":
+        first, first_p = f"coalesce(try_strptime({roc}, ?), {gregorian})", [
+            *roc_p, ISO_FORMATS, list(how.formats)]
+    else:
+        # 03/05/2026 read by the file's own format is a Gregorian date; 115/11/03 read so is
+        # the year 115, which is ROC
+        first = (f"coalesce(CASE WHEN year({gregorian}) >= 1900 THEN {gregorian} END, "
+                 f"try_strptime({roc}, ?))")
+        first_p = [list(how.formats), list(how.formats), *roc_p, ISO_FORMATS]
+    return (f"CASE WHEN {looks_roc} THEN {first} WHEN {serial} THEN {excel} "
+            f"ELSE {gregorian} END",
+            [*looks_p, *first_p, *excel_p, list(how.formats)])
+
+
+def typed(col: Column, how: DateRead | list[str] | None = None) -> Sql:
     """SQL (and its parameters) that turns the staged text into the column's type, NULL if not.
 
-    `formats` are the date formats to try in order; the file's own format should come first,
-    which makes parsing about ten times faster than trying the common list in a fixed order."""
+    `how`: for a date column, its DateRead (or just its formats, tried in order); the file's own
+    format should come first, which makes parsing about ten times faster than trying the common
+    list in a fixed order. Full-width digits and punctuation are folded first."""
     c = f'"{col.name}"'
-    formats = formats or TIMESTAMP_FORMATS
+    if not isinstance(how, DateRead):
+        how = DateRead(tuple(how or TIMESTAMP_FORMATS))
+    f = folded(c)
     if col.type == "timestamp":
-        return f"try_strptime({c}, ?)", [formats]
+        return _timestamp(col, how)
     if col.type == "date":
-        return f"CAST(try_strptime({c}, ?) AS DATE)", [formats]
+        expr, params = _timestamp(col, how)
+        return f"CAST({expr} AS DATE)", params
     if col.type == "bool":
-        return (f"CASE WHEN list_contains(?, lower({c})) THEN TRUE "
-                f"WHEN list_contains(?, lower({c})) THEN FALSE END",
+        return (f"CASE WHEN list_contains(?, lower({f})) THEN TRUE "
+                f"WHEN list_contains(?, lower({f})) THEN FALSE END",
                 [list(TRUE_WORDS), list(FALSE_WORDS)])
     if col.type == "month":  # YYYY-MM; Excel may turn it into a date, the first of the month
-        return (f"strftime(try_strptime({c}, ['%Y-%m', '%Y/%m', '%Y%m', '%Y-%m-%d', "
-                f"'%Y/%m/%d', '%Y-%m-%d %H:%M:%S']), '%Y-%m')", [])
-    number = f"try_cast(replace({c}, ',', '') AS DOUBLE)"
+        return (f"CASE WHEN regexp_matches({f}, ?) THEN printf('%04d-%02d', "
+                f"TRY_CAST(regexp_extract({f}, ?, 1) AS INTEGER) + {ROC_OFFSET}, "
+                f"TRY_CAST(regexp_extract({f}, ?, 2) AS INTEGER)) "
+                f"ELSE strftime(try_strptime({f}, ['%Y-%m', '%Y/%m', '%Y%m', '%Y-%m-%d', "
+                f"'%Y/%m/%d', '%Y-%m-%d %H:%M:%S']), '%Y-%m') END",
+                [ROC_MONTH, ROC_MONTH, ROC_MONTH])
+    number = f"try_cast(replace({f}, ',', '') AS DOUBLE)"
     if col.type == "number":  # NaN and infinity are not amounts
         return f"CASE WHEN isfinite({number}) THEN {number} END", []
     if col.type == "int":
         return (f"CASE WHEN isfinite({number}) AND {number} = floor({number}) "
                 f"THEN try_cast({number} AS INTEGER) END", [])
     return c, []
+
+
+def looks_roc(value: str) -> bool:
+    """A date text written in the ROC calendar (for telling the user what was read)."""
+    import re
+    import unicodedata
+
+    v = unicodedata.normalize("NFKC", value).strip()
+    return bool(re.match(ROC_DATE, v) or re.match(ROC_DIGITS, v))
 
 
 def date_formats(sample: list[str], preferred: list[str]) -> list[str]:
@@ -82,12 +181,14 @@ class Check:
     # values as a JSON object (numbers only: never the row's text)
     detail_code: str | None = None
     detail_args: str = "NULL"
+    detail_params: tuple = ()  # bound in `detail`, then in `detail_args`
 
 
-def checks(feed: Feed, damaged: bool = True) -> list[Check]:
+def checks(feed: Feed, damaged: bool = True, profile: str = "") -> list[Check]:
     """Every row check for this feed (duplicates within the file are checked separately).
 
-    `damaged`: the reader replaced undecodable bytes with U+FFFD somewhere in the file."""
+    `damaged`: the reader replaced undecodable bytes with U+FFFD somewhere in the file.
+    `profile`: the file name of the profile read with, named where a value could be mapped."""
     out = [Check(None, "not_applicable", "_skip IS NOT NULL")]
     for col in feed.columns:
         raw, typ = f'"{col.name}"', t(col.name)
@@ -104,9 +205,15 @@ def checks(feed: Feed, damaged: bool = True) -> list[Check]:
             out.append(Check(col.name, f"invalid_{col.type}",
                              f"{raw} IS NOT NULL AND {typ} IS NULL"))
         if col.enum:
-            out.append(Check(col.name, "not_allowed",
-                             f"{raw} IS NOT NULL AND NOT list_contains(?, {raw})",
-                             (list(col.enum),)))
+            allowed, section = ", ".join(col.enum), f"[values.{col.name}]"
+            out.append(Check(
+                col.name, "not_allowed", f"{raw} IS NOT NULL AND NOT list_contains(?, {raw})",
+                (list(col.enum),),
+                detail="'not one of ' || ? || '; if it means one of them, add it to that "
+                       "value''s list under ' || ? || ' in the profile ' || ?",
+                detail_code="not_allowed",
+                detail_args="json_object('allowed', ?, 'section', ?, 'profile', ?)::VARCHAR",
+                detail_params=(allowed, section, profile, allowed, section, profile)))
         if col.min is not None:
             out.append(Check(col.name, "below_min", f"{typ} < ?", (col.min,)))
         if col.max is not None:
@@ -137,11 +244,13 @@ def any_failure(all_checks: list[Check]) -> Sql:
 def failing_rows(check: Check) -> Sql:
     # raw values are kept whole in quarantine, but a 10 MB field is cut to its first 1,000 chars
     raw = "_skip" if check.column is None else f'"{check.column}"'
+    n = check.detail.count("?")
     return (f"SELECT _line, ? AS column_name, left({raw}, 1000) AS raw_value, ? AS reason_code, "
             f"{check.detail} AS detail, CAST(? AS VARCHAR) AS detail_code, "
             f"{check.detail_args} AS detail_args FROM checked "
             f"WHERE {'' if check.late else '_bad AND '}({check.where})",
-            [check.column, check.reason, check.detail_code, *check.params])
+            [check.column, check.reason, *check.detail_params[:n], check.detail_code,
+             *check.detail_params[n:], *check.params])
 
 
 def duplicates_in_file(feed: Feed) -> Sql:
