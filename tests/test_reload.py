@@ -305,6 +305,49 @@ def test_a_roster_fix_then_retry_quarantine_lands_the_rows_once(roster_loaded, t
     assert len(_open(roster_loaded)) == 1
 
 
+def _health_page_in(lang):
+    import streamlit as st
+
+    from dashboard import i18n
+    from dashboard.views import data_health
+    st.session_state[i18n.LANG_KEY] = lang
+    data_health.render()
+
+
+def _health(lang: str):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_function(_health_page_in, args=(lang,), default_timeout=30).run()
+    assert not at.exception
+    return at
+
+
+def test_data_health_counts_open_quarantine_and_shows_resolved_rows(roster_loaded, tmp_path):
+    from pipelines import publish
+    rows = [CONTACT, dict(CONTACT, contact_id="K2", manager_id="C9"),
+            dict(CONTACT, contact_id="K3", channel="telepathy")]
+    _load(roster_loaded, write_csv(tmp_path / "c.csv", rows))
+    publish.publish(roster_loaded)
+    reasons = _health("en").dataframe[2].value
+    assert dict(zip(reasons["Reason"], reasons["Rows"], strict=True)) == {
+        "No such manager in the roster": 1, "Value not allowed": 1}
+    new = dict(ROSTER[0], manager_id="C9", name="新人", lms_account="", email="")
+    _load(roster_loaded, write_csv(tmp_path / "roster2.csv", [*ROSTER, new]))
+    [retry] = load.retry_quarantine(roster_loaded)
+    assert retry.resolved == 1
+    publish.publish(roster_loaded)
+    at = _health("en")
+    # one row is still open (under the retry only: not twice), one shows as resolved
+    reasons, rows, resolved = (d.value for d in at.dataframe[2:5])
+    assert dict(zip(reasons["Reason"], reasons["Rows"], strict=True)) == {"Value not allowed": 1}
+    assert list(rows["Line"]) == ["4"]
+    assert resolved.to_dict("records") == [{
+        "File": "c.csv", "Line": "3", "Reason": "No such manager in the roster",
+        "Status": f"Resolved by load #{retry.load_run_id}"}]
+    tw = _health("zh-TW")
+    assert set(tw.dataframe[4].value["狀態"]) == {f"已於載入 #{retry.load_run_id} 入庫"}
+    assert "已由之後的載入解決" in [h.value for h in tw.subheader]
+
+
 def _crm_profiles(tmp_path, drop: str | None = None):
     """A copy of the shipped profiles, the visit log's purpose spelling `drop` left out."""
     folder = tmp_path / "profiles"
