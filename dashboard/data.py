@@ -139,18 +139,40 @@ def load_runs(snap: str) -> pd.DataFrame:
         FROM load_run ORDER BY load_run_id DESC""")
 
 
+# a quarantined row still counts: a later load of the same file neither landed it nor read it
+# again (then that load's own row counts)
+OPEN = "q.resolved_by_run IS NULL AND q.requarantined_by_run IS NULL"
+
+
 def quarantine(snap: str, load_run_id: int | None = None, limit: int = 1000) -> pd.DataFrame:
-    return query(snap, """
+    """The open quarantined rows (of one load run, or all)."""
+    return query(snap, f"""
         SELECT q.load_run_id, q.source_file, q.line, q.column_name, q.raw_value, q.reason_code,
                q.detail
-        FROM quarantine q WHERE ? IS NULL OR q.load_run_id = ?
+        FROM quarantine q WHERE {OPEN} AND (? IS NULL OR q.load_run_id = ?)
         ORDER BY q.load_run_id DESC, q.line LIMIT ?""", (load_run_id, load_run_id, limit))
 
 
 def quarantine_by_reason(snap: str) -> pd.DataFrame:
-    return query(snap, """
+    """Open quarantined rows per reason (a row failing two checks counts under both)."""
+    return query(snap, f"""
         SELECT reason_code, count(DISTINCT (load_run_id, line)) AS rows
-        FROM quarantine GROUP BY ALL ORDER BY rows DESC""")
+        FROM quarantine q WHERE {OPEN} GROUP BY ALL ORDER BY rows DESC""")
+
+
+def quarantine_open_runs(snap: str) -> list[int]:
+    """The load runs with open quarantined rows, newest first."""
+    return [int(r) for r in query(snap, f"SELECT DISTINCT load_run_id FROM quarantine q "
+                                        f"WHERE {OPEN} ORDER BY 1 DESC")["load_run_id"]]
+
+
+def quarantine_resolved(snap: str, limit: int = 1000) -> pd.DataFrame:
+    """Quarantined rows a later load of the same file landed (or found stored), one per line."""
+    return query(snap, """
+        SELECT load_run_id, source_file, line, min(reason_code) AS reason_code,
+               min(resolved_by_run) AS resolved_by_run
+        FROM quarantine WHERE resolved_by_run IS NOT NULL GROUP BY ALL
+        ORDER BY resolved_by_run DESC, load_run_id DESC, line LIMIT ?""", (limit,))
 
 
 # a team's name (and branch) from the roster, for rows keyed by team_id

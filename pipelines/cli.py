@@ -59,7 +59,8 @@ def _print_load(results: list[load.FileResult]) -> None:
                           f"[red]not loaded:[/] {escape(r.error)}")
         elif r.already_loaded_run is not None:
             table.add_row(name, r.feed, "", "", "", "", "", "", "",
-                          f"already loaded (run {r.already_loaded_run}): nothing added")
+                          f"already loaded (run {r.already_loaded_run}): nothing added "
+                          "(--force loads it again)")
         else:
             table.add_row(name, r.feed, " ".join(str(v) for v in r.detected.values()),
                           str(r.rows_read), str(r.landed), str(r.updated), str(r.duplicates),
@@ -67,11 +68,27 @@ def _print_load(results: list[load.FileResult]) -> None:
                           escape(", ".join(f"{k}: {v}" for k, v in
                                            {**r.reasons, **r.skip_reasons}.items())
                                  + (f" (voided {r.voided} earlier)" if r.voided else "")
-                                 + (f" (replaced {r.replaced} earlier)" if r.replaced else "")))
+                                 + (f" (replaced {r.replaced} earlier)" if r.replaced else "")
+                                 + (f" (resolved {r.resolved} quarantined earlier)"
+                                    if r.resolved else "")))
     console.print(table)
     for r in results:
         for note in r.notes:
             console.print(f"{escape(Path(r.file).name)}: {escape(note)}")
+
+
+def _print_retry(results: list[load.FileResult]) -> None:
+    if not results:
+        console.print("no quarantined rows are waiting: nothing to load again")
+        return
+    done = [r for r in results if not r.error]
+    console.print(
+        f"loaded again {len(done)} of {len(results)} file(s) with rows in quarantine: "
+        f"{sum(r.landed + r.updated for r in done)} row(s) landed now, "
+        f"{sum(r.resolved for r in done)} earlier quarantined row(s) resolved, "
+        f"{sum(r.quarantined for r in done)} still in quarantine"
+        + (f"; {len(results) - len(done)} could not be loaded again (below)"
+           if len(done) < len(results) else ""))
 
 
 class _LoadProgress:
@@ -103,17 +120,31 @@ class _LoadProgress:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    if not args.paths and not args.retry_quarantine:
+        raise SourceError("nothing to load: give files or folders, or --retry-quarantine to "
+                          "load again the files whose rows are still in quarantine")
     paths = [Path(p) for p in args.paths]
+    settings = _settings(args)
+    results, retried = [], []
     with _LoadProgress(paths) as progress:
-        results = load.load_paths(_settings(args), paths, feed=args.feed, profile=args.profile,
-                                  progress=progress)
+        if paths:
+            results = load.load_paths(settings, paths, feed=args.feed, profile=args.profile,
+                                      progress=progress, force=args.force)
+        if args.retry_quarantine:   # after the files given: a fixed roster loads first
+            retried = load.retry_quarantine(settings, progress=progress)
+    results += retried
     if args.json:
         print(json.dumps([asdict(r) for r in results], ensure_ascii=False, indent=1))
     else:
-        _print_load(results)
+        if results:
+            _print_load(results)
+        if args.retry_quarantine:
+            _print_retry(retried)
     failed = [r for r in results if r.error]
     for r in failed:
         err.print(f"[bold red]error:[/] {escape(r.error)}")
+    if args.retry_quarantine and not paths:
+        return EXIT_USER_ERROR if failed else EXIT_OK
     if not results:
         err.print("[bold red]error:[/] no file to load there: give files ending in "
                   f"{', '.join(sorted(load.LOADABLE))}, or a folder holding some")
@@ -392,9 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", parents=[common], help="load export files into the warehouse",
                        description="Load CSV/TSV/XLSX/xAPI files (or folders of them). Every row "
                                    "lands, is a duplicate, or is quarantined with a reason.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     p.add_argument("--feed", help="which feed the files are (default: detected from headers)")
     p.add_argument("--profile", help="mapping profile name or .toml file")
+    p.add_argument("--force", action="store_true",
+                   help="load the files even if they were loaded before (rows stored then are "
+                        "duplicates; rows quarantined then land if they now pass)")
+    p.add_argument("--retry-quarantine", action="store_true",
+                   help="load again, forced, every earlier file whose rows are still in "
+                        "quarantine and that is unchanged at its path (after fixing the "
+                        "roster or a profile); given files load first")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_load)
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -42,6 +42,8 @@ class FileResult:
     skip_reasons: dict[str, int] = field(default_factory=dict)
     voided: int = 0                  # earlier learning events removed by xAPI voiding
     replaced: int = 0                # earlier rows a corrected export without row ids replaced
+    kept: int = 0                    # ... that it kept: its quarantined rows may be their update
+    resolved: int = 0                # earlier runs' quarantined rows of this file now landed
     notes: list[str] = field(default_factory=list)   # what the reader wants the user to know
     already_loaded_run: int | None = None
     load_run_id: int | None = None
@@ -95,22 +97,62 @@ Progress = Callable[[str, str], None]   # (file, step) as each step starts
 
 
 def load_paths(settings: Settings, paths: list[Path], feed: str | None = None,
-               profile: str | None = None, progress: Progress | None = None) -> list[FileResult]:
+               profile: str | None = None, progress: Progress | None = None,
+               force: bool = False) -> list[FileResult]:
     """Load each file in its own transaction; a file that cannot be read is reported and skipped,
-    the others still load."""
+    the others still load. `force`: load a file again even if it was loaded before."""
     results = []
     with db.warehouse(settings.db_path) as con:
         for path in expand(paths):
             try:
-                results.append(load_file(con, settings, path, feed, profile, progress))
+                results.append(load_file(con, settings, path, feed, profile, progress, force))
             except (SourceError, ProfileError) as exc:
                 results.append(FileResult(file=str(path), error=str(exc)))
     return results
 
 
+def retry_quarantine(settings: Settings, progress: Progress | None = None) -> list[FileResult]:
+    """Load again, forced, every file whose earlier load left rows in quarantine that are still
+    open, so the rows whose cause has been fixed since (the roster now has the person, the
+    profile now maps the value) land. Only a file still at its recorded path with the same
+    sha256 is loaded (its lines are the quarantined ones); any other is reported, with what to do.
+
+    Nothing counts twice: rows stored before are found identical (duplicates), and the earlier
+    runs' quarantine rows are settled by the new run (`_settle_quarantine`)."""
+    with db.warehouse(settings.db_path) as con:
+        known = profiles.all_profiles(settings.profiles_dir)
+        runs = con.execute(
+            "SELECT l.source_file, l.file_sha256, max(l.load_run_id), any_value(l.feed), "
+            "arg_max(l.profile, l.load_run_id) FROM quarantine q JOIN load_run l "
+            "USING (load_run_id) WHERE q.resolved_by_run IS NULL "
+            "AND q.requarantined_by_run IS NULL GROUP BY 1, 2").fetchall()
+        # the roster first: the other feeds' rows are checked against it
+        runs.sort(key=lambda r: (r[3] != "roster", r[2]))
+        results = []
+        for source, digest, run, feed, profile in runs:
+            path = Path(source)
+            if not path.is_file():
+                results.append(FileResult(file=source, feed=feed, error=(
+                    f"{source} no longer exists, so the rows run {run} quarantined cannot be "
+                    "loaded again: load the corrected file instead")))
+                continue
+            if sha256_file(path) != digest:
+                results.append(FileResult(file=source, feed=feed, error=(
+                    f"{source} has changed since run {run} loaded it, so its quarantined lines "
+                    "are no longer the same rows: load the corrected file instead")))
+                continue
+            try:
+                results.append(load_file(con, settings, path, feed,
+                                         profile if profile in known else None, progress,
+                                         force=True))
+            except (SourceError, ProfileError) as exc:
+                results.append(FileResult(file=source, error=str(exc)))
+    return results
+
+
 def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
               feed: str | None = None, profile: str | None = None,
-              progress: Progress | None = None) -> FileResult:
+              progress: Progress | None = None, force: bool = False) -> FileResult:
     def step(name: str) -> None:
         if progress:
             progress(str(path), name)
@@ -130,7 +172,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         digest = hashing.result()
     prev = con.execute("SELECT load_run_id, feed, profile FROM load_run WHERE file_sha256 = ? "
                        "ORDER BY load_run_id LIMIT 1", [digest]).fetchall()
-    if prev:
+    if prev and not force:
         result.already_loaded_run, result.feed, result.profile = prev[0]
         return result
     step("read")
@@ -149,6 +191,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         # Reading and checking only fill temp tables, so they run before the transaction: a
         # read may be retried after a DuckDB error, which would abort an open transaction.
         _typed_rows(con, prof, spec, detected, step)
+        derived = _ids_derived(prof, spec, detected)
         con.begin()
     except BaseException:
         _drop_work_tables(con)
@@ -165,6 +208,17 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
                                "RETURNING CAST(occurred_at AS DATE)", [detected.voided]).fetchall()
             result.voided = len(gone)
             affected += [d for (d,) in gone]
+        if derived:
+            result.replaced, result.kept, first_removed = _replace_scope(
+                con, spec, prof, detected, run_id)
+            affected.append(first_removed)
+            if result.kept:
+                result.notes.append(
+                    f"kept {result.kept} earlier row(s) this export no longer has: rows of the "
+                    "same managers and days are quarantined in it and may be their corrected "
+                    "version; fix those rows, then run `python -m pipelines load "
+                    "--retry-quarantine`")
+        result.resolved = _settle_quarantine(con, digest, run_id)
         bad = con.execute("SELECT reason_code, count(DISTINCT line) FROM quarantine "
                           "WHERE load_run_id = ? GROUP BY ALL ORDER BY 2 DESC",
                           [run_id]).fetchall()
@@ -178,7 +232,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         result.skipped = len(detected.skipped)
         for r in detected.skipped:
             result.skip_reasons[r.reason_code] = result.skip_reasons.get(r.reason_code, 0) + 1
-        result.notes = list(detected.notes)
+        result.notes = [*detected.notes, *result.notes]
         result.rows_read = counts["staged"] + len(detected.rejects) + result.skipped
         result.landed, result.updated = counts["inserted"], counts["updated"]
         result.duplicates = counts["identical"]
@@ -187,14 +241,14 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         con.execute(
             "INSERT INTO load_run (load_run_id, source_file, file_sha256, file_size, feed, "
             "profile, detected, started_at, finished_at, rows_read, rows_landed, rows_duplicate,"
-            " rows_quarantined, affected_from, rows_skipped, skipped, rows_voided, rows_replaced)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " rows_quarantined, affected_from, rows_skipped, skipped, rows_voided, rows_replaced,"
+            " derived_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, str(path), digest, path.stat().st_size, spec.name, prof.name,
              detected.to_json(), started, _utc_now(), result.rows_read, result.landed
              + result.updated, result.duplicates, result.quarantined,
              min((d for d in affected if d is not None), default=None), result.skipped,
              json.dumps(result.skip_reasons) if result.skip_reasons else None, result.voided,
-             result.replaced])
+             result.replaced, derived])
         if result.landed or result.updated or result.voided or result.replaced:
             db.bump_data_version(con)
         con.commit()
@@ -225,7 +279,8 @@ def _utc_now() -> datetime:
 
 def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS checked")
-    for table in ("checked_rows", "stg_raw", "reject_breaks"):
+    for table in ("checked_rows", "stg_raw", "reject_breaks", "replace_file", "replace_protect",
+                  "replace_old"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -643,6 +698,108 @@ def _land(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,
     return {"staged": staged, "identical": identical, "updated": updated,
             "inserted": written - updated,
             "affected_from": min((d for d in affected if d is not None), default=None)}
+
+
+# Quarantined for these, a row still is what it was (a repeat of a row that landed, a row that
+# is not this feed's): it is no failed correction of an earlier row.
+NOT_A_FAILED_ROW = ("duplicate_in_file", "not_applicable")
+
+
+def _ids_derived(prof: profiles.Profile, spec: Feed, detected: Detected) -> bool:
+    """Do this file's rows have ids derived from their values? Yes when its profile derives the
+    feed's key and the file has no column for it (a file with its own ids, even partly blank,
+    never replaces: its rows are recognised by those ids). Never the roster or targets."""
+    if spec.time_column is None or not spec.has_manager:
+        return False
+    if not all(k in prof.derive for k in spec.key):
+        return False
+    given = prof.sources(detected.header)
+    return not any(k in given for k in spec.key)
+
+
+def _replace_scope(con: duckdb.DuckDBPyConnection, spec: Feed, prof: profiles.Profile,
+                   detected: Detected, run_id: int) -> tuple[int, int, date | None]:
+    """A corrected export without row ids replaces, it does not add: the earlier rows of its
+    scope that it no longer has are removed, into `replaced_row`. Returns (removed, kept, the
+    earliest removed row's day).
+
+    An id derived from a row's values changes with any of them: a corrected purpose or date
+    makes the row a new one, and its earlier version would stay beside it. So the file speaks
+    for its scope: the rows of the same feed loaded by earlier derived-id loads through the
+    same profile, of the managers the file names, on the days from its first to its last
+    (the time column, inclusive). Rows with an id the file has (identical or updated, by key
+    as always) are not replaced.
+
+    A quarantined row may be the correction of an earlier row: its old version is not removed
+    because the new one failed. It keeps the earlier rows of its manager on its day; an
+    unreadable manager keeps every manager's rows that day, an unreadable day the manager's
+    whole window, and a line that could not be read at all keeps the whole scope. Those rows
+    go when the fixed file loads (`--retry-quarantine`, `--force`). Window and managers come
+    from every row whose time and manager could be read, quarantined or not, though never
+    from a value quarantined itself (a year 2999 typo does not stretch the window)."""
+    time = spec.time_column
+    failed_on = ("SELECT line FROM quarantine WHERE load_run_id = ? AND line IS NOT NULL "
+                 "AND column_name = ? AND NOT list_contains(?, reason_code)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE replace_file AS SELECT "
+        f'CASE WHEN c._line IN ({failed_on}) THEN NULL ELSE c."manager_id" END AS manager_id, '
+        f"CASE WHEN c._line IN ({failed_on}) THEN NULL "
+        f"ELSE CAST(c.{validate.t(time)} AS DATE) END AS day, "
+        "coalesce(c._line IN (SELECT line FROM quarantine WHERE load_run_id = ? AND line IS NOT "
+        "NULL AND NOT list_contains(?, reason_code)), FALSE) AS failed FROM checked c",
+        [run_id, "manager_id", ["unknown_manager"], run_id, time, [""], run_id,
+         list(NOT_A_FAILED_ROW)])
+    lo, hi = con.execute("SELECT min(day), max(day) FROM replace_file").fetchall()[0]
+    if lo is None:
+        return 0, 0, None
+    con.execute("CREATE OR REPLACE TEMP TABLE replace_protect AS SELECT DISTINCT manager_id, day "
+                "FROM replace_file WHERE failed")
+    if detected.rejects:
+        con.execute("INSERT INTO replace_protect VALUES (NULL, NULL)")
+    in_file = " AND ".join(f'c."{k}" = o."{k}"' if spec.column(k).type == "text"
+                           else f'c.{validate.t(k)} = o."{k}"' for k in spec.key)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE replace_old AS SELECT "
+        + ", ".join(f'o."{k}"' for k in spec.key)
+        + f", o.manager_id, CAST(o.{time} AS DATE) AS day, o.load_run_id, "
+        "to_json(o)::VARCHAR AS stored, EXISTS (SELECT 1 FROM replace_protect p WHERE "
+        "(p.manager_id IS NULL OR p.manager_id = o.manager_id) AND (p.day IS NULL "
+        f"OR p.day = CAST(o.{time} AS DATE))) AS kept FROM {spec.table} o "
+        "WHERE o.load_run_id IN (SELECT load_run_id FROM load_run WHERE feed = ? "
+        "AND profile = ? AND derived_ids) AND o.load_run_id <> ? "
+        "AND o.manager_id IN (SELECT manager_id FROM replace_file WHERE manager_id IS NOT NULL) "
+        f"AND CAST(o.{time} AS DATE) BETWEEN ? AND ? "
+        f"AND NOT EXISTS (SELECT 1 FROM checked c WHERE {in_file})",
+        [spec.name, prof.name, run_id, lo, hi])
+    removed, kept, first = con.execute(
+        "SELECT coalesce(count_if(NOT kept), 0), coalesce(count_if(kept), 0), "
+        "min(day) FILTER (WHERE NOT kept) FROM replace_old").fetchall()[0]
+    if removed:
+        key = " || '|' || ".join(f'coalesce(CAST("{k}" AS VARCHAR), \'\')' for k in spec.key)
+        con.execute(f"INSERT INTO replaced_row SELECT ?, {key}, day, manager_id, load_run_id, "
+                    "?, ?, stored FROM replace_old WHERE NOT kept",
+                    [spec.name, run_id, _utc_now()])
+        same = " AND ".join(f'r."{k}" = t."{k}"' for k in spec.key)
+        con.execute(f"DELETE FROM {spec.table} t WHERE EXISTS (SELECT 1 FROM replace_old r "
+                    f"WHERE NOT r.kept AND r.load_run_id = t.load_run_id AND {same})")
+    return removed, kept, first
+
+
+def _settle_quarantine(con: duckdb.DuckDBPyConnection, digest: str, run_id: int) -> int:
+    """The same file loaded again (same sha256: the same lines) settles the quarantine rows its
+    earlier runs left open, so none counts twice on Data health: a line quarantined again now
+    is open under this run only (requarantined_by_run); any other was landed, found stored or
+    skipped by this run (resolved_by_run). Returns the lines resolved."""
+    earlier = ("q.load_run_id IN (SELECT load_run_id FROM load_run WHERE file_sha256 = ?) "
+               "AND q.resolved_by_run IS NULL AND q.requarantined_by_run IS NULL")
+    again = ("EXISTS (SELECT 1 FROM quarantine n WHERE n.load_run_id = ? "
+             "AND n.line IS NOT DISTINCT FROM q.line)")
+    con.execute(f"UPDATE quarantine q SET requarantined_by_run = ? WHERE {earlier} AND {again}",
+                [run_id, digest, run_id])
+    lines = con.execute(f"UPDATE quarantine q SET resolved_by_run = ? WHERE {earlier} "
+                        f"AND NOT {again} RETURNING load_run_id, line",
+                        [run_id, digest, run_id]).fetchall()
+    return len(set(lines))
 
 
 def _first_day(spec: Feed, alias: str, typed: bool) -> str:

@@ -275,8 +275,11 @@ def _incremental_since(con: duckdb.DuckDBPyConnection, rules: Rules,
         return None
     if not con.execute("SELECT count(*) FROM awareness_index").fetchall()[0][0]:
         return None  # nothing to build on
+    # a load that only removed rows (voided, or replaced by a corrected export) changes scores
     rows = con.execute("SELECT feed, min(affected_from) FROM load_run WHERE load_run_id > ? "
-                       "AND rows_landed > 0 GROUP BY feed", [int(last_run)]).fetchall()
+                       "AND (rows_landed > 0 OR coalesce(rows_voided, 0) > 0 "
+                       "OR coalesce(rows_replaced, 0) > 0) GROUP BY feed",
+                       [int(last_run)]).fetchall()
     if any(feed == "roster" for feed, _ in rows):
         return None  # peer groups, teams and hire dates reach every period
     # the day after the previous last day: every period still running then ends on or after

@@ -69,12 +69,29 @@ def render() -> None:
     reasons = data.quarantine_by_reason(snap)
     if reasons.empty:
         st.success(t("health.no_quarantine"))
-        return
+    else:
+        _open_quarantine(t, lang, snap, runs, reasons)
+    resolved = data.quarantine_resolved(snap, QUARANTINE_ROWS)
+    if not resolved.empty:
+        st.subheader(t("health.resolved"))
+        st.caption(t("health.resolved_caption"))
+        st.dataframe(pd.DataFrame({
+            t("health.file"): resolved["source_file"].map(lambda p: Path(p).name),
+            t("health.line"): resolved["line"].astype("Int64").astype("string").fillna(""),
+            t("health.reason"): resolved["reason_code"].map(lambda r: t(f"quarantine.{r}")),
+            t("health.status"): resolved["resolved_by_run"].map(
+                lambda r: t("health.resolved_by", run=int(r))),
+        }), hide_index=True, key="dh_resolved")
+
+
+def _open_quarantine(t, lang: str, snap: str, runs: pd.DataFrame,
+                     reasons: pd.DataFrame) -> None:
+    """The open quarantined rows: per reason, then row by row (of one load, or all)."""
     st.dataframe(pd.DataFrame({
         t("health.reason"): reasons["reason_code"].map(lambda r: t(f"quarantine.{r}")),
         t("health.rows"): reasons["rows"],
     }), hide_index=True, key="dh_reasons")
-    choices = [None, *runs.loc[runs["rows_quarantined"] > 0, "load_run_id"]]
+    choices = [None, *data.quarantine_open_runs(snap)]
     names = dict(zip(runs["load_run_id"], runs["source_file"].map(lambda p: Path(p).name),
                      strict=True))
     run = st.selectbox(t("health.file"), choices, key="dh_run",
@@ -95,9 +112,10 @@ def render() -> None:
 
 
 def _quarantine(snap: str, load_run_id: int | None) -> pd.DataFrame:
-    """The quarantined rows with their detail codes. (Every column: a snapshot published before
+    """The open quarantined rows with their detail codes. (Every column: a snapshot published before
     the codes existed has none, and its rows show their stored text.)"""
-    rows = data.query(snap, "SELECT * FROM quarantine q WHERE ? IS NULL OR q.load_run_id = ? "
+    rows = data.query(snap, f"SELECT * FROM quarantine q WHERE {data.OPEN} AND "
+                            "(? IS NULL OR q.load_run_id = ?) "
                             "ORDER BY q.load_run_id DESC, q.line LIMIT ?",
                       (load_run_id, load_run_id, QUARANTINE_ROWS))
     for column in ("detail_code", "detail_args"):

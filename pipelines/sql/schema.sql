@@ -120,6 +120,10 @@ ALTER TABLE load_run ADD COLUMN IF NOT EXISTS rows_skipped BIGINT DEFAULT 0;
 ALTER TABLE load_run ADD COLUMN IF NOT EXISTS skipped VARCHAR;      -- JSON: reason -> rows
 ALTER TABLE load_run ADD COLUMN IF NOT EXISTS rows_voided BIGINT DEFAULT 0;
 ALTER TABLE load_run ADD COLUMN IF NOT EXISTS rows_replaced BIGINT DEFAULT 0;
+-- TRUE: the file had no row ids, its profile derived them from the rows' values; such a file
+-- replaces the earlier rows of its scope (pipelines/load.py `_replace_scope`). Recorded, not
+-- read from the ids, so the derivation may change without changing which rows a file replaces.
+ALTER TABLE load_run ADD COLUMN IF NOT EXISTS derived_ids BOOLEAN DEFAULT FALSE;
 
 CREATE TABLE IF NOT EXISTS quarantine (
     load_run_id     BIGINT NOT NULL,
@@ -134,6 +138,25 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS detail_code VARCHAR;
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS detail_args VARCHAR;
+-- A forced reload of the same file (same sha256, so the same lines) settles its earlier runs'
+-- quarantined lines: resolved_by_run, the line landed (or was found stored) in that run;
+-- requarantined_by_run, it failed again there, and that run's rows are the open ones. Open:
+-- both NULL.
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS resolved_by_run BIGINT;
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS requarantined_by_run BIGINT;
+
+-- Rows a corrected export without row ids replaced (it no longer has them), kept as they were
+-- stored (client ids pseudonymised): what the boards counted before the correction.
+CREATE TABLE IF NOT EXISTS replaced_row (
+    feed            VARCHAR NOT NULL,
+    row_key         VARCHAR NOT NULL,      -- the feed's key, as stored
+    occurred_on     DATE,
+    manager_id      VARCHAR,
+    loaded_by_run   BIGINT NOT NULL,       -- the load run that stored it
+    replaced_by_run BIGINT NOT NULL,
+    replaced_at     TIMESTAMP NOT NULL,    -- UTC
+    stored          VARCHAR NOT NULL       -- JSON: the whole row as it was stored
+);
 
 -- One row per warehouse change that scoring has to look at.
 CREATE TABLE IF NOT EXISTS pipeline_state (
