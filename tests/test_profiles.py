@@ -86,7 +86,7 @@ def _visits(trad: bool) -> list[dict]:
 def test_bank_crm_visit_log_in_big5_then_gb18030_lands_once(roster_loaded, tmp_path):
     [r] = load.load_paths(roster_loaded, [write_csv(tmp_path / "拜訪紀錄.csv", _visits(True),
                                                     encoding="big5")])
-    assert (r.profile, r.detected["encoding"], r.landed) == ("bank_crm_visits", "big5", 2)
+    assert (r.profile, r.detected["encoding"], r.landed) == ("bank_crm_visits", "cp950", 2)
     # the same visits exported from a Simplified-Chinese system: same derived ids, no duplicates
     [again] = load.load_paths(roster_loaded, [write_csv(tmp_path / "拜访记录.csv",
                                                         _visits(False), encoding="gb18030")])

@@ -233,7 +233,7 @@ def _render(lang: str) -> AppTest:
 
 # Latin words a Chinese page may show: format, encoding and standard names, and units
 ALLOWED = {"csv", "tsv", "xlsx", "json", "jsonl", "xapi", "utf", "sig", "gb", "big", "iso",
-           "utc"}
+           "utc", "cp", "hkscs"}
 IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # statement
                  r"|\b[0-9a-f]{12,}\b"                                         # rules version
                  r"|[「“][^」”]*[」”]"                                          # sheet names

@@ -15,7 +15,7 @@ ROWS = [{"manager_id": "A1", "name": "王大明", "team_name": "臺北企金組"
 
 
 @pytest.mark.parametrize("encoding,expected", [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030"), ("big5", "big5"),
+    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030"), ("big5", "cp950"),
 ])
 def test_encodings_bank_exports_use_are_detected_and_decoded(tmp_path, encoding, expected):
     path = write_csv(tmp_path / "r.csv", ROWS * 20, encoding=encoding)

@@ -4,8 +4,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import charset_normalizer
@@ -13,8 +15,14 @@ import duckdb
 
 from pipelines.sources import Detected, Reject, SourceError
 
-# Encodings bank exports really come in; anything else must be re-saved by the user.
-CANDIDATES = ["gb18030", "big5"]
+# Encodings bank exports really come in; anything else must be re-saved by the user. cp950 is
+# Big5 as Windows writes it in Taiwan (碁 裏 恒 € beyond plain Big5); Big5-HKSCS adds Hong Kong
+# characters (堃 栢). Each is told from the others by how plausible its reading of the text is.
+CANDIDATES = ["cp950", "big5hkscs", "gb18030"]   # on a tie, in this order: Taiwan first
+# The common characters of each candidate's script: a wrong reading of the bytes yields rare
+# characters, kana, Cyrillic or box drawing, where a right one yields these.
+COMMON_SET = {"gb18030": "gb2312", "cp950": "big5", "big5hkscs": "big5"}
+PLAUSIBLE_SAMPLE = 65_536   # characters of the head compared
 DELIMITERS = [",", ";", "\t", "|"]
 CHUNK = 1 << 20
 
@@ -115,15 +123,72 @@ def detect_encoding(path: Path, found: Scan | None = None) -> tuple[str, int]:
                                and _tolerable(found.utf8_bad, found.utf8_chars)):
         return "utf-8", found.utf8_bad
     guess = charset_normalizer.from_bytes(head, cp_isolation=CANDIDATES).best()
-    order = list(dict.fromkeys(([guess.encoding] if guess else []) + CANDIDATES))
-    scored = [(enc, _bad_sequences(path, enc)) for enc in order]
-    fewest = min(bad for _, bad in scored)
-    enc = next(e for e, bad in scored if bad == fewest)
-    if _tolerable(fewest, found.utf8_bad + found.utf8_chars):
-        return enc, fewest
+    order = list(dict.fromkeys(CANDIDATES + ([guess.encoding] if guess else [])))
+    chars = found.utf8_bad + found.utf8_chars
+    scored = [(enc, _bad_sequences(path, enc)) for enc in order if enc in COMMON_SET]
+    fitting = [(enc, bad) for enc, bad in scored if _tolerable(bad, chars)]
+    if fitting:
+        # GB18030 decodes nearly any bytes, so fewest undecodable bytes alone would pick it
+        # for Big5 text: the reading with the most common characters wins, then the one with
+        # fewest damaged bytes, then the order above
+        fewest = min(bad for _, bad in fitting)
+        return max(fitting, key=lambda eb: (plausibility(head, eb[0]), eb[1] == fewest,
+                                            -order.index(eb[0])))
     raise SourceError(
-        f"{path}: the text encoding is not UTF-8, GB18030 or Big5 (or the file is badly "
-        "damaged); open it in Excel and save it as 'CSV UTF-8'")
+        f"{path}: the text encoding is not UTF-8, GB18030, Big5 (cp950) or Big5-HKSCS (or the "
+        "file is badly damaged); open it in Excel and save it as 'CSV UTF-8'")
+
+
+def _common(char: str, charset: str) -> bool:
+    """A character a bank's text is full of: a frequent ideograph (GB2312 level 1, Big5's
+    常用字), CJK or full-width punctuation and digits, the euro sign."""
+    code = ord(char)
+    if char == "\u20ac":   # the euro sign, in amounts
+        return True
+    # full-width digits and punctuation, not full-width letters: a wrong reading yields those
+    if 0x3000 <= code <= 0x303F or 0xFF01 <= code <= 0xFF20 or 0xFF3B <= code <= 0xFF40 \
+            or 0xFF5B <= code <= 0xFF65:
+        return True
+    if not 0x4E00 <= code <= 0x9FFF:
+        return False
+    try:
+        raw = char.encode(charset)
+    except UnicodeEncodeError:
+        return False
+    if charset == "gb2312":
+        return 0xB0 <= raw[0] <= 0xD7            # level 1: the 3,755 most used
+    return 0xA440 <= int.from_bytes(raw, "big") <= 0xC67E   # Big5 level 1: 5,401 in common use
+
+
+@cache
+def _bank_chars() -> frozenset[str]:
+    text = (Path(__file__).with_name("bank_chars.txt")).read_text(encoding="utf-8")
+    return frozenset(c for line in text.splitlines() if not line.startswith("#") for c in line)
+
+
+def plausibility(head: bytes, encoding: str) -> tuple[float, float, float]:
+    """How plausible `head` read in `encoding` is, compared as a tuple: few odd characters
+    (`_odd`), then the share of its non-ASCII characters that are characters of bank work
+    (decides even a note of two characters), then the share that are common characters of the
+    encoding's script."""
+    text = head.decode(encoding, errors="replace")[:PLAUSIBLE_SAMPLE]
+    wide = Counter(c for c in text if ord(c) > 127)
+    total = sum(wide.values())
+    if not total:
+        return 0.0, 1.0, 1.0
+    charset, bank = COMMON_SET[encoding], _bank_chars()
+    return (-round(sum(n for c, n in wide.items() if _odd(c)) / total, 2),
+            round(sum(n for c, n in wide.items() if c in bank) / total, 2),
+            round(sum(n for c, n in wide.items() if _common(c, charset)) / total, 2))
+
+
+def _odd(char: str) -> bool:
+    """A character no bank export holds, which a wrong reading of the bytes yields: private
+    use, kana, Cyrillic, Greek, box drawing, full-width letters, undecodable bytes."""
+    code = ord(char)
+    return (0xE000 <= code <= 0xF8FF or 0x3040 <= code <= 0x30FF or 0x0370 <= code <= 0x04FF
+            or 0x2500 <= code <= 0x257F or 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A
+            or code == 0xFFFD)
 
 
 def _utf8_copy(path: Path, encoding: str, damaged: int, newlines: bool, cache_dir: Path) -> Path:
