@@ -119,6 +119,13 @@ class _LoadProgress:
         self.bar.__exit__(*exc)
 
 
+def _row_number(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a row number: give the row as Excel "
+                                         "numbers it, 1 for the first")
+    return int(text)
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     if not args.paths and not args.retry_quarantine:
         raise SourceError("nothing to load: give files or folders, or --retry-quarantine to "
@@ -129,7 +136,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     with _LoadProgress(paths) as progress:
         if paths:
             results = load.load_paths(settings, paths, feed=args.feed, profile=args.profile,
-                                      progress=progress, force=args.force)
+                                      progress=progress, force=args.force, sheet=args.sheet,
+                                      header_row=args.header_row)
         if args.retry_quarantine:   # after the files given: a fixed roster loads first
             retried = load.retry_quarantine(settings, progress=progress)
     results += retried
@@ -422,7 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("load", parents=[common], help="load export files into the warehouse",
                        description="Load CSV/TSV/XLSX/xAPI files (or folders of them). Every row "
-                                   "lands, is a duplicate, or is quarantined with a reason.")
+                                   "lands, is a duplicate, or is skipped or quarantined with a "
+                                   "reason.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     p.add_argument("--feed", help="which feed the files are (default: detected from headers)")
     p.add_argument("--profile", help="mapping profile name or .toml file")
@@ -433,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load again, forced, every earlier file whose rows are still in "
                         "quarantine and that is unchanged at its path (after fixing the "
                         "roster or a profile); given files load first")
+    p.add_argument("--sheet", metavar="NAME",
+                   help="the Excel sheet to read (default: the one whose column names a profile "
+                        "knows best)")
+    p.add_argument("--header-row", type=_row_number, metavar="N",
+                   help="the Excel row holding the column names, counted from 1 (default: "
+                        "found among the first rows, under any title rows)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_load)
 

@@ -20,7 +20,7 @@ from pipelines.config import Settings
 from pipelines.contract import FEEDS, LOCAL_TIMEZONE, TIMESTAMP_FORMATS, Feed
 from pipelines.profiles import ProfileError
 from pipelines.pseudonym import hmac_sql, load_key
-from pipelines.sources import Detected, SourceError, csv_source, is_csv, stage_file
+from pipelines.sources import Detected, SourceError, csv_source, is_csv, is_excel, stage_file
 from pipelines.validate import Sql
 
 LOADABLE = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
@@ -98,14 +98,18 @@ Progress = Callable[[str, str], None]   # (file, step) as each step starts
 
 def load_paths(settings: Settings, paths: list[Path], feed: str | None = None,
                profile: str | None = None, progress: Progress | None = None,
-               force: bool = False) -> list[FileResult]:
+               force: bool = False, sheet: str | None = None,
+               header_row: int | None = None) -> list[FileResult]:
     """Load each file in its own transaction; a file that cannot be read is reported and skipped,
-    the others still load. `force`: load a file again even if it was loaded before."""
+    the others still load. `force`: load a file again even if it was loaded before. `sheet` and
+    `header_row` (1-based) say where a workbook's data is, where finding it by its column names
+    would not do."""
     results = []
     with db.warehouse(settings.db_path) as con:
         for path in expand(paths):
             try:
-                results.append(load_file(con, settings, path, feed, profile, progress, force))
+                results.append(load_file(con, settings, path, feed, profile, progress, force,
+                                         sheet, header_row))
             except (SourceError, ProfileError) as exc:
                 results.append(FileResult(file=str(path), error=str(exc)))
     return results
@@ -152,7 +156,8 @@ def retry_quarantine(settings: Settings, progress: Progress | None = None) -> li
 
 def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
               feed: str | None = None, profile: str | None = None,
-              progress: Progress | None = None, force: bool = False) -> FileResult:
+              progress: Progress | None = None, force: bool = False,
+              sheet: str | None = None, header_row: int | None = None) -> FileResult:
     def step(name: str) -> None:
         if progress:
             progress(str(path), name)
@@ -170,8 +175,17 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         hashing = pool.submit(sha256_file, path)
         scanned = csv_source.scan(path) if is_csv(path) else None
         digest = hashing.result()
-    prev = con.execute("SELECT load_run_id, feed, profile FROM load_run WHERE file_sha256 = ? "
-                       "ORDER BY load_run_id LIMIT 1", [digest]).fetchall()
+    workbook = is_excel(path)
+    if not workbook:
+        sheet = header_row = None   # a text or JSON file is read from its first line
+    # Another sheet or header row of a workbook loaded before is another load: a file is
+    # loaded before if it was read the way these flags ask (any way, without them).
+    prev = con.execute(
+        "SELECT load_run_id, feed, profile FROM load_run WHERE file_sha256 = ? AND (CAST(? AS "
+        "VARCHAR) IS NULL OR lower(trim(json_extract_string(detected, '$.sheet'))) = "
+        "lower(trim(?))) AND (CAST(? AS INTEGER) IS NULL OR "
+        "CAST(json_extract(detected, '$.header_row') AS INTEGER) = ?) "
+        "ORDER BY load_run_id LIMIT 1", [digest, sheet, sheet, header_row, header_row]).fetchall()
     if prev and not force:
         result.already_loaded_run, result.feed, result.profile = prev[0]
         return result
@@ -179,7 +193,9 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     # Only the first rows of a CSV file are staged here: the whole file is read once, straight
     # into the typed and checked rows (a staged copy of 5M rows cost a second).
     detected = stage_file(con, path, "stg_raw", settings.cache_dir, manager_lookup(con),
-                          scanned, sample=HEAD_ROWS)
+                          scanned, sample=HEAD_ROWS,
+                          header_score=_header_score(settings, feed, profile) if workbook
+                          else None, sheet=sheet, header_row=header_row)
     try:
         prof = _pick_profile(settings, detected, feed, profile)
         spec = FEEDS[prof.feed]
@@ -290,8 +306,23 @@ def _pick_profile(settings: Settings, detected: Detected, feed: str | None,
         return profiles.resolve(settings.profiles_dir, profile)
     if feed and feed not in FEEDS:
         raise profiles.ProfileError(f"unknown feed {feed!r}; one of {', '.join(FEEDS)}")
+    where = None
+    if detected.format == "xlsx":
+        others = [s for s in detected.sheets if s != detected.sheet]
+        where = (f"sheet {detected.sheet!r} (column names in row {detected.header_row})"
+                 + (f" of this workbook (its other sheets: {', '.join(map(repr, others))})"
+                    if others else ""))
     return profiles.detect(profiles.all_profiles(settings.profiles_dir), detected.header,
-                           detected.format, feed)
+                           detected.format, feed, where)
+
+
+def _header_score(settings: Settings, feed: str | None,
+                  profile: str | None) -> Callable[[list[str]], tuple[bool, int]]:
+    """How a workbook's header row is recognised: by the profiles the load may use."""
+    if profile:
+        return profiles.header_scorer([profiles.resolve(settings.profiles_dir, profile)])
+    known = profiles.all_profiles(settings.profiles_dir).values()
+    return profiles.header_scorer([p for p in known if feed is None or p.feed == feed])
 
 
 def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Feed,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -76,9 +77,27 @@ class Profile:
 
     def provides(self, header: list[str]) -> set[str]:
         """Canonical columns this file can fill through this profile."""
-        got = set(self.sources(header)) | set(self.defaults)
-        got |= {c for c, cols in self.derive.items() if set(cols) <= got}
-        return got
+        return self.completed(set(self.sources(header)))
+
+    def completed(self, found: set[str]) -> set[str]:
+        """The canonical columns `found` in a file, with those defaults and derivations fill."""
+        got = found | set(self.defaults)
+        return got | {c for c, cols in self.derive.items() if set(cols) <= got}
+
+    def known_names(self) -> dict[str, str]:
+        """Normalised header -> the canonical column it names, for every name this profile
+        knows (a canonical name, or an alias of one)."""
+        out: dict[str, str] = {}
+        for col in FEEDS[self.feed].columns:
+            for name in [col.name, *([] if self.format == "xapi"
+                                     else self.columns.get(col.name, []))]:
+                out.setdefault(norm(name), col.name)
+        return out
+
+    def recognised(self, header: list[str]) -> list[str]:
+        """The file's headers this profile knows, in the file's order."""
+        known = self.known_names()
+        return [h for h in header if h and norm(h) in known]
 
     def missing_required(self, header: list[str]) -> list[str]:
         have = self.provides(header)
@@ -161,9 +180,37 @@ def resolve(profiles_dir: Path, name_or_file: str) -> Profile:
     return profiles[name_or_file]
 
 
+def header_scorer(profiles: Iterable[Profile]) -> Callable[[list[str]], tuple[bool, int]]:
+    """Rates a candidate header row (its cells as text) as (some profile's required columns are
+    all there, the most cells one profile knows): how a workbook's header row and data sheet
+    are found under title rows and behind notes sheets."""
+    known = [(p, p.known_names()) for p in profiles if p.format == "table"]
+
+    def score(cells: list[str]) -> tuple[bool, int]:
+        normed = {norm(c) for c in cells if c}
+        best = (False, 0)
+        for p, names in known:
+            found = {names[n] for n in normed if n in names}
+            if found:
+                fits = all(c in p.completed(found) for c in FEEDS[p.feed].required)
+                best = max(best, (fits, len(found)))
+        return best
+
+    return score
+
+
+def _named(p: Profile, column: str) -> str:
+    """A column as a file may name it: `manager_id (e.g. 客戶經理工號, 經理工號)`."""
+    aliases = [a for a in dict.fromkeys(p.columns.get(column, [])) if a != column][:3]
+    return f"{column} (e.g. {', '.join(aliases)})" if aliases else column
+
+
 def detect(profiles: dict[str, Profile], header: list[str], fmt: str,
-           feed: str | None = None) -> Profile:
-    """The profile whose required columns all appear in the header, preferring the most matches."""
+           feed: str | None = None, where: str | None = None) -> Profile:
+    """The profile whose required columns all appear in the header, preferring the most matches.
+
+    `where`: what was read, for the message when none fits (a workbook's sheet and header row);
+    a workbook's message also names the flags that read another sheet or row."""
     kind = "xapi" if fmt == "xapi" else "table"
     candidates = [p for p in profiles.values() if p.format == kind and (feed is None
                                                                          or p.feed == feed)]
@@ -175,14 +222,27 @@ def detect(profiles: dict[str, Profile], header: list[str], fmt: str,
                                            -len(p.defaults)))
     if not candidates:
         raise ProfileError(f"no {kind} profile for feed {feed!r}")
-    best = min(candidates, key=lambda p: len(p.missing_required(header)))
-    lacks = ", ".join(best.missing_required(header))
+    # the closest is the one that knows most of the file's columns (an unrelated feed with
+    # few required columns is not close); then the one lacking fewest
+    best = max(candidates, key=lambda p: (len(p.recognised(header)),
+                                          -len(p.missing_required(header)), p.name == p.feed))
+    knows = best.recognised(header)
+    lacks = ", ".join(_named(best, c) for c in best.missing_required(header))
+    what = where or "this file"
+    shown = [h[:40] for h in header if h][:8]
+    columns = ", ".join(shown) + (", ..." if len([h for h in header if h]) > len(shown) else "")
+    fixes = ("if the data is on another sheet, or its column names are in another row, say "
+             "which with --sheet NAME or --header-row N; " if fmt == "xlsx" else "")
+    if not knows:
+        found = (f"none of its columns ({columns or 'all blank'}) is one a "
+                 f"{feed + ' ' if feed else ''}profile knows")
+    else:
+        found = (f"closest is {best.name!r} ({best.feed}), which knows {len(knows)} of its "
+                 f"columns ({', '.join(k[:40] for k in knows[:6])}) but lacks column(s) {lacks}")
     if feed is not None:
         raise ProfileError(
-            f"this file is not a {feed} export that a profile knows: the closest, {best.name!r}, "
-            f"needs column(s) {lacks}; check the file, name its source with --profile, or add "
-            "a profile under pipelines/profiles/")
+            f"{what} is not a {feed} export that a profile knows: {found}; {fixes}check the "
+            "file, name its source with --profile, or add a profile under pipelines/profiles/")
     raise ProfileError(
-        f"could not tell which feed this file is: closest is {best.name!r}, which lacks column(s) "
-        f"{lacks}; name the feed with --feed or the source with --profile, or add a profile "
-        "under pipelines/profiles/")
+        f"could not tell which feed {what} is: {found}; {fixes}name the feed with --feed or "
+        "the source with --profile, or add a profile under pipelines/profiles/")

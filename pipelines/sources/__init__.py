@@ -10,6 +10,7 @@ import duckdb
 
 if TYPE_CHECKING:
     from pipelines.sources.csv_source import CsvRead, Scan
+    from pipelines.sources.xlsx_source import HeaderScore
 
 
 class SourceError(Exception):
@@ -48,6 +49,7 @@ class Detected:
     # decoded with it; None for other files (a serial in a CSV is read as 1900)
     excel_date_system: int | None = None
     header_row: int | None = None                        # a workbook's header row, 1-based
+    sheets: list[str] = field(default_factory=list)      # a workbook's sheets, in order
     reader: CsvRead | None = None     # staged only in part: the caller reads the whole file
 
     def to_json(self) -> str:
@@ -58,13 +60,14 @@ class Detected:
         d.pop("voided")
         d.pop("line_from_rowid")
         d.pop("reader")
+        d.pop("sheets")
         return json.dumps(d, ensure_ascii=False)
 
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-def _is_excel(path: Path) -> bool:
+def is_excel(path: Path) -> bool:
     """An Excel workbook, whatever it is named: by its zip signature or its suffix."""
     with path.open("rb") as f:
         magic = f.read(4)
@@ -73,17 +76,20 @@ def _is_excel(path: Path) -> bool:
 
 def is_csv(path: Path) -> bool:
     """Read as delimited text: by its name, unless its first bytes say it is an Excel file."""
-    return path.suffix.lower() in TEXT_SUFFIXES and not _is_excel(path)
+    return path.suffix.lower() in TEXT_SUFFIXES and not is_excel(path)
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Path,
                manager_lookup: dict[str, str] | None = None,
-               scanned: Scan | None = None, sample: int | None = None) -> Detected:
+               scanned: Scan | None = None, sample: int | None = None,
+               header_score: HeaderScore | None = None, sheet: str | None = None,
+               header_row: int | None = None) -> Detected:
     """Stage `path` into temp table `table` (text columns; plus `_line`, unless the rows are
     stored in file order) and describe the file.
     `scanned`: a CSV file's csv_source.scan, if the caller has made it already. `sample`: of a
     CSV file, stage only the first rows; `Detected.reader` reads the whole file (and finds the
-    rows DuckDB rejects)."""
+    rows DuckDB rejects). Of a workbook: `header_score` rates candidate header rows (which
+    sheet and row hold the data); `sheet` and `header_row` (1-based) name them instead."""
     from pipelines.sources import csv_source, xapi_source, xlsx_source
 
     if not path.exists():
@@ -91,8 +97,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir
     if path.stat().st_size == 0:
         raise SourceError(f"{path}: the file is empty; export it again with its header row")
     suffix = path.suffix.lower()
-    if _is_excel(path):
-        return xlsx_source.stage(con, path, table)
+    if is_excel(path):
+        return xlsx_source.stage(con, path, table, header_score, sheet, header_row)
     if suffix in (".json", ".jsonl", ".ndjson"):
         return xapi_source.stage(con, path, table, manager_lookup or {})
     if suffix in TEXT_SUFFIXES:
