@@ -87,7 +87,8 @@ def manager_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         if email:  # e-mail addresses match in any case; mbox_sha1sum is SHA-1 of "mailto:…"
             lookup[email.lower()] = mid
             for address in (email, email.lower()):
-                lookup[hashlib.sha1(f"mailto:{address}".encode()).hexdigest()] = mid
+                for scheme in ("mailto:", "MAILTO:", "Mailto:"):
+                    lookup[hashlib.sha1(f"{scheme}{address}".encode()).hexdigest()] = mid
     return lookup
 
 
@@ -220,6 +221,8 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         counts = _land(con, settings, spec, run_id)
         affected = [counts["affected_from"]]
         if detected.voided and spec.name == "learning_event":
+            con.execute("INSERT INTO xapi_voided SELECT id, ?, ? FROM unnest(?) u(id) "
+                        "ON CONFLICT DO NOTHING", [run_id, _utc_now(), detected.voided])
             gone = con.execute("DELETE FROM learning_event WHERE list_contains(?, event_id) "
                                "RETURNING CAST(occurred_at AS DATE)", [detected.voided]).fetchall()
             result.voided = len(gone)

@@ -44,7 +44,19 @@ def iso_minutes(text: str) -> float | None:
     return round(d * 1440 + h * 60 + mi + s / 60, 2)
 
 
-def _records(path: Path) -> tuple[list[tuple[int, object]], list[Reject]]:
+MORE_SHOWN = 300   # characters of an LRS `more` link shown to the user
+
+
+def _more_note(doc: dict) -> list[str]:
+    """An LRS page that says more statements exist: the user is told to fetch them."""
+    more = doc.get("more")
+    if not isinstance(more, str) or not more.strip():
+        return []
+    shown = "".join(c for c in more.strip() if c.isprintable())[:MORE_SHOWN]
+    return [f"more statements exist: fetch {shown} from the LRS and load that page too"]
+
+
+def _records(path: Path) -> tuple[list[tuple[int, object]], list[Reject], list[str]]:
     text = path.read_text(encoding="utf-8-sig", errors="strict").strip()
     if not text:
         raise SourceError(f"{path}: the file is empty")
@@ -53,10 +65,11 @@ def _records(path: Path) -> tuple[list[tuple[int, object]], list[Reject]]:
     except json.JSONDecodeError:
         doc = None
     if isinstance(doc, list):
-        return list(enumerate(doc, start=1)), []
+        return list(enumerate(doc, start=1)), [], []
     if isinstance(doc, dict):
         stmts = doc.get("statements")
-        return list(enumerate(stmts if isinstance(stmts, list) else [doc], start=1)), []
+        return (list(enumerate(stmts if isinstance(stmts, list) else [doc], start=1)), [],
+                _more_note(doc))
     records, rejects = [], []
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -68,7 +81,7 @@ def _records(path: Path) -> tuple[list[tuple[int, object]], list[Reject]]:
                                   code="json_syntax", args={"char": exc.colno}))
     if not records and rejects:
         raise SourceError(f"{path}: not JSON, a JSON array or JSON lines of xAPI statements")
-    return records, rejects
+    return records, rejects, []
 
 
 def actor_keys(actor: dict) -> list[str]:
@@ -79,10 +92,18 @@ def actor_keys(actor: dict) -> list[str]:
         keys.append(str(account["name"]))
     for k in ("mbox", "mbox_sha1sum", "openid"):
         if actor.get(k):
-            keys.append(str(actor[k]).removeprefix("mailto:"))
+            keys.append(_address(str(actor[k])) if k == "mbox" else str(actor[k]).strip())
     if actor.get("mbox"):
-        keys.append(str(actor["mbox"]).removeprefix("mailto:").lower())
+        keys.append(_address(str(actor["mbox"])).lower())
+    if actor.get("mbox_sha1sum"):
+        keys.append(str(actor["mbox_sha1sum"]).strip().lower())
     return keys
+
+
+def _address(mbox: str) -> str:
+    """An mbox IRI's address: the `mailto:` scheme in any case, spaces around it gone."""
+    text = mbox.strip()
+    return text[len("mailto:"):].strip() if text.lower().startswith("mailto:") else text
 
 
 def _local(ts: str) -> str:
@@ -160,11 +181,12 @@ def _row(stmt: dict, lookup: dict[str, str]) -> dict | Reject:
 def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
           lookup: dict[str, str]) -> Detected:
     try:
-        records, rejects = _records(path)
+        records, rejects, notes = _records(path)
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: xAPI JSON must be UTF-8 ({exc.reason})") from exc
     voided = {str((s.get("object") or {}).get("id")) for _, s in records
               if isinstance(s, dict) and (s.get("verb") or {}).get("id") == VOIDED}
+    earlier = _voided_before(con, [str(s.get("id")) for _, s in records if isinstance(s, dict)])
     rows: list[dict] = []
     skipped: list[Reject] = []
     for line, stmt in records:
@@ -185,6 +207,10 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
             skipped.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id",
                                   code="voided_in_file"))
             continue
+        if str(stmt.get("id")) in earlier:   # a voiding is permanent (xAPI 2.0, 2.3.2)
+            skipped.append(Reject(line, "xapi_voided", str(stmt.get("id")), column="id",
+                                  code="voided_earlier"))
+            continue
         try:
             row = _row(stmt, lookup)
         except (TypeError, ValueError, AttributeError) as exc:
@@ -201,4 +227,14 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str,
         "_line": pa.array([r["_line"] for r in rows], pa.int64()),
         **{c: pa.array([r[c] for r in rows], pa.string()) for c in COLUMNS}}))
     return Detected("xapi", encoding="utf-8", header=COLUMNS, rejects=rejects,
-                    skipped=skipped, voided=sorted(voided))
+                    skipped=skipped, voided=sorted(voided), notes=notes)
+
+
+def _voided_before(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
+    """Which of these statement ids an earlier load voided (none outside a warehouse)."""
+    has = con.execute("SELECT count(*) FROM information_schema.tables "
+                      "WHERE table_name = 'xapi_voided'").fetchall()[0][0]
+    if not has or not ids:
+        return set()
+    return {i for (i,) in con.execute("SELECT statement_id FROM xapi_voided "
+                                      "WHERE list_contains(?, statement_id)", [ids]).fetchall()}

@@ -125,6 +125,14 @@ ALTER TABLE load_run ADD COLUMN IF NOT EXISTS rows_replaced BIGINT DEFAULT 0;
 -- read from the ids, so the derivation may change without changing which rows a file replaces.
 ALTER TABLE load_run ADD COLUMN IF NOT EXISTS derived_ids BOOLEAN DEFAULT FALSE;
 
+-- xAPI statements voided once stay voided: a page fetched again never brings them back, and a
+-- voiding that arrives before its statement keeps that statement out when it comes
+CREATE TABLE IF NOT EXISTS xapi_voided (
+    statement_id    VARCHAR PRIMARY KEY,
+    voided_by_run   BIGINT NOT NULL,
+    voided_at       TIMESTAMP NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS quarantine (
     load_run_id     BIGINT NOT NULL,
     source_file     VARCHAR NOT NULL,
