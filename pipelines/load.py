@@ -177,6 +177,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         scanned = csv_source.scan(path) if is_csv(path) else None
         digest = hashing.result()
     workbook = is_excel(path)
+    ignored = not workbook and (sheet is not None or header_row is not None)
     if not workbook:
         sheet = header_row = None   # a text or JSON file is read from its first line
     # Another sheet or header row of a workbook loaded before is another load: a file is
@@ -197,6 +198,9 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
                           scanned, sample=HEAD_ROWS,
                           header_score=_header_score(settings, feed, profile) if workbook
                           else None, sheet=sheet, header_row=header_row)
+    if ignored:
+        detected.notes.append("--sheet and --header-row apply to Excel workbooks only: this "
+                              "file was read from its first line")
     try:
         prof = _pick_profile(settings, detected, feed, profile)
         spec = FEEDS[prof.feed]

@@ -227,7 +227,10 @@ def detect(profiles: dict[str, Profile], header: list[str], fmt: str,
     best = max(candidates, key=lambda p: (len(p.recognised(header)),
                                           -len(p.missing_required(header)), p.name == p.feed))
     knows = best.recognised(header)
-    lacks = ", ".join(_named(best, c) for c in best.missing_required(header))
+    missing = best.missing_required(header)
+    # a column the profile derives is missing for want of its parts: name those only
+    lacks = ", ".join(_named(best, c) for c in missing
+                      if not set(best.derive.get(c, [])) & set(missing))
     what = where or "this file"
     shown = [h[:40] for h in header if h][:8]
     columns = ", ".join(shown) + (", ..." if len([h for h in header if h]) > len(shown) else "")

@@ -28,9 +28,9 @@ def test_corpus_file(roster_loaded, name):
         return
     assert r.error is None
     got = {"read": r.rows_read, "landed": r.landed, "duplicates": r.duplicates,
-           "quarantined": r.quarantined, "reasons": r.reasons}
+           "quarantined": r.quarantined, "reasons": r.reasons, "skipped": r.skipped}
     assert {k: got[k] for k in want if k in got} == {k: v for k, v in want.items() if k in got}
-    for key in ("encoding", "delimiter"):
+    for key in ("encoding", "delimiter", "sheet"):
         if key in want:
             assert r.detected[key] == want[key]
     assert r.balanced
