@@ -121,7 +121,8 @@ ALLOWED = re.compile(
     r"Excel|UTC|[\w-]+\.(csv|xlsx|json|jsonl|tsv|txt)|utf-8(-sig)?|gb18030|big5|cp950|csv|xlsx|"
     r"xlsx?|json|jsonl|xapi|tsv|bank_crm_visits|salesforce_\w+|marketing_activity|"
     r"client_contact|learning_event|portfolio_event|roster|targets|\bid\b|Q\d|CRM|"
-    r":material/\w+:", re.I)
+    r":material/\w+:|"
+    r"「[^」]*」", re.I)   # quoted: codes and names the user types as they are (allowed values)
 RAW_KEY = re.compile(r"^[a-z_]+\.[a-z_]+(\.[a-z_]+)?$(?<!\.csv)(?<!\.xlsx)(?<!\.json)")
 EMPTY = {"None", "nan", "NaN", "NaT", "<NA>", "null"}
 
