@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines import db, profiles, validate
+from pipelines import db, profiles, redact, validate
 from pipelines.config import Settings
 from pipelines.contract import FEEDS, LOCAL_TIMEZONE, TIMESTAMP_FORMATS, Feed
 from pipelines.profiles import ProfileError
@@ -166,6 +166,7 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     started = _utc_now()
     t0 = time.perf_counter()
     _register_functions(con)
+    csv_source.remove_stale_copies(settings.cache_dir)   # left by a load that was killed
     result = FileResult(file=str(path))
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
@@ -198,6 +199,18 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
                           scanned, sample=HEAD_ROWS,
                           header_score=_header_score(settings, feed, profile) if workbook
                           else None, sheet=sheet, header_row=header_row)
+    try:
+        return _load_staged(con, settings, path, result, detected, digest, feed, profile,
+                            step, started, t0, ignored)
+    finally:
+        detected.close()
+
+
+def _load_staged(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
+                 result: FileResult, detected: Detected, digest: str, feed: str | None,
+                 profile: str | None, step: Callable[[str], None], started: datetime,
+                 t0: float, ignored: bool) -> FileResult:
+    """`load_file`, once the file is staged: check, quarantine and land its rows."""
     if ignored:
         detected.notes.append("--sheet and --header-row apply to Excel workbooks only: this "
                               "file was read from its first line")
@@ -208,10 +221,11 @@ def load_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
             # ids resolved through the roster take a join, and a join does not keep the file's
             # order: such a file is staged whole, its rows numbered before the join
             detected.rejects = detected.reader.stage(con, "stg_raw")
+            detected.close()
             detected.reader = None
         # Reading and checking only fill temp tables, so they run before the transaction: a
         # read may be retried after a DuckDB error, which would abort an open transaction.
-        _typed_rows(con, prof, spec, detected, step)
+        _typed_rows(con, prof, spec, detected, step, load_key(settings.secret_dir))
         derived = _ids_derived(prof, spec, detected)
         con.begin()
     except BaseException:
@@ -333,7 +347,7 @@ def _header_score(settings: Settings, feed: str | None,
 
 
 def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Feed,
-                detected: Detected, step: Callable[[str], None]) -> None:
+                detected: Detected, step: Callable[[str], None], key: bytes) -> None:
     """Temp table `checked_rows`: every row of the file typed and flagged, and view `checked`
     with each row's file line (`_line`). Quarantine and landing read only these.
 
@@ -343,19 +357,19 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
     maps = _maps(con, prof)
     if detected.reader is None:
         stg, _ = _map_columns(con, prof, maps, detected, (_numbered(detected, "stg_raw"), []),
-                              _line_expr(con, detected))
+                              key, _line_expr(con, detected))
         formats = _column_formats(con, stg, spec, prof, detected)
         step("check")
         _check_rows(con, stg, spec, prof, detected, formats)
         con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT * FROM checked_rows")
         return
-    head, seen = _map_columns(con, prof, maps, detected, ("stg_raw r", []), None)
+    head, seen = _map_columns(con, prof, maps, detected, ("stg_raw r", []), key, None)
     formats = _column_formats(con, head, spec, prof, detected)
     step("check")
 
     def read(source: Sql) -> None:
-        stg, _ = _map_columns(con, prof, maps, detected, (f"{source[0]} r", source[1]), None,
-                              seen)
+        stg, _ = _map_columns(con, prof, maps, detected, (f"{source[0]} r", source[1]), key,
+                              None, seen)
         _check_rows(con, stg, spec, prof, detected, formats)
 
     detected.rejects = detected.reader.run(con, read)
@@ -370,12 +384,13 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
 
 
 def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: ValueMaps,
-                 detected: Detected, source: Sql, line: str | None,
+                 detected: Detected, source: Sql, key: bytes, line: str | None,
                  seen: dict[str, list[str]] | None = None) -> tuple[Sql, dict[str, list[str]]]:
     """The file's rows from `source` (as `r`) -> `stg` (canonical names, trimmed text, profile
     rules applied), returned as a WITH clause and its parameters; `line` numbers them.
 
     `maps`: the columns whose values are mapped (`_maps`).
+    `key`: the installation's pseudonym key, for ids derived from client data.
     `seen`: each mapped column's distinct raw values, which its value map covers; by default
     found in `source` (one pass over its rows), and returned.
 
@@ -387,12 +402,18 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: V
     formats = [*prof.date_formats, *TIMESTAMP_FORMATS]
     # 1. the source's columns, trimmed, under canonical names; defaults; which rows to skip
     selects, params = [], []
+    raw = {col.name: "coalesce(" + ", ".join(_trimmed(f'r."{h}"', col.free_text, _is_id(col))
+                                             for h in sources[col.name]) + ")"
+           for col in spec.columns if col.name in sources}
+    # a client feed's free text is stored with the row's client name and id, and anything
+    # shaped like an identifier, masked
+    exact = ([_trimmed(f'r."{h}"', False) for h in prof.name_headers(header)]
+             + [raw[c.name] for c in spec.columns if c.pseudonymise and c.name in raw])
+    private = any(c.pseudonymise for c in spec.columns)
     for col in spec.columns:
-        if col.name in sources:
-            expr = "coalesce(" + ", ".join(_trimmed(f'r."{h}"', col.free_text, _is_id(col))
-                                           for h in sources[col.name]) + ")"
-        else:
-            expr = "CAST(NULL AS VARCHAR)"
+        expr = raw.get(col.name, "CAST(NULL AS VARCHAR)")
+        if col.free_text and private and col.name in raw:
+            expr = redact.redacted_sql(expr, exact)
         if col.name in prof.defaults:
             expr = f"coalesce({expr}, ?)"
             params.append(prof.defaults[col.name])
@@ -434,17 +455,20 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: V
     with_sql += (f", stg_2 AS (SELECT {'s._line, ' if line else ''}{', '.join(selects)}, "
                  f"s._skip FROM stg_1 s {' '.join(joins)})")
     with_params = [*with_params, *params, *join_params]
-    # 3. ids derived from the row's canonical values
+    # 3. ids derived from the row's canonical values. They are built from a raw client id,
+    # and the other parts are stored in the clear: an unkeyed hash would give the client id
+    # back to anyone trying candidates, so the hash is keyed like a client pseudonym.
     derived, params = [], []
     for column, parts in prof.derive.items():
-        exprs = []
+        exprs, part_params = [], []
         for name in parts:
             expr, p = validate.typed(spec.column(name), formats)
             exprs.append(f"coalesce(CAST(({expr}) AS VARCHAR), '')")
-            params.extend(p)
+            part_params.extend(p)
         # the same visit re-exported (other encoding, script or date style) keeps its id
-        derived.append(f"""coalesce("{column}", 'd' || substr(sha256(concat_ws('|', """
-                       f"""{', '.join(exprs)})), 1, 24)) AS "{column}" """)
+        hashed, key_params = hmac_sql(key, f"concat_ws('|', {', '.join(exprs)})")
+        derived.append(f"""coalesce("{column}", 'k' || substr({hashed}, 2)) AS "{column}" """)
+        params.extend([*key_params, *part_params])
     replace = f"REPLACE ({', '.join(derived)})" if derived else ""
     return (f"{with_sql}, stg AS (SELECT * {replace} FROM stg_2)", [*with_params, *params]), seen
 

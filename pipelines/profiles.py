@@ -10,13 +10,14 @@ from pathlib import Path
 
 import opencc
 
+from pipelines import redact
 from pipelines.contract import FEEDS
 
 # Roster columns a source may identify its users by (resolved to manager_id on the way in).
 EXTERNAL_IDS = ("manager_id", "crm_user_id", "lms_account", "email")
 TRANSFORMS = ("seconds_to_minutes", "hours_to_minutes", "utc_to_local")
 SECTIONS = {"name", "feed", "format", "description", "date_formats", "columns", "values",
-            "defaults", "resolve", "derive", "transforms", "keep", "calendar"}
+            "defaults", "resolve", "derive", "transforms", "keep", "calendar", "client_names"}
 CALENDARS = ("auto", "roc", "gregorian")   # per date column; auto tells ROC dates per value
 
 
@@ -55,6 +56,7 @@ class Profile:
     transforms: dict[str, str] = field(default_factory=dict)
     keep: dict[str, list[str]] = field(default_factory=dict)  # source header -> values kept
     calendar: dict[str, str] = field(default_factory=dict)    # date column -> CALENDARS
+    client_names: tuple[str, ...] = ()   # more headers of a client-name column (redact.py)
     path: Path | None = None
 
     def sources(self, header: list[str]) -> dict[str, list[str]]:
@@ -71,6 +73,12 @@ class Profile:
             if found:
                 out[col.name] = list(dict.fromkeys(found))
         return out
+
+    def name_headers(self, header: list[str]) -> list[str]:
+        """The file's headers of columns holding a client's name: never stored, masked in
+        the row's free text."""
+        names = {norm(n) for n in (*redact.CLIENT_NAME_HEADERS, *self.client_names)}
+        return [h for h in header if h and norm(h) in names]
 
     def header_of(self, header: list[str], wanted: str) -> str | None:
         return next((h for h in header if norm(h) == norm(wanted)), None)
@@ -161,7 +169,8 @@ def read_profile(path: Path) -> Profile:
         defaults={k: str(v) for k, v in doc.get("defaults", {}).items()},
         resolve=doc.get("resolve", {}), derive=doc.get("derive", {}),
         transforms=doc.get("transforms", {}), keep=doc.get("keep", {}),
-        calendar=doc.get("calendar", {}), path=path)
+        calendar=doc.get("calendar", {}), client_names=tuple(doc.get("client_names", ())),
+        path=path)
 
 
 def all_profiles(profiles_dir: Path) -> dict[str, Profile]:

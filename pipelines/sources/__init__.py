@@ -52,6 +52,11 @@ class Detected:
     sheets: list[str] = field(default_factory=list)      # a workbook's sheets, in order
     reader: CsvRead | None = None     # staged only in part: the caller reads the whole file
 
+    def close(self) -> None:
+        """Let go of what reading the file needed (a CSV file's private converted copy)."""
+        if self.reader is not None:
+            self.reader.close()
+
     def to_json(self) -> str:
         d = asdict(self)
         d.pop("rejects")

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
-import hashlib
+import os
+import shutil
+import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,24 +195,66 @@ def _odd(char: str) -> bool:
             or code == 0xFFFD)
 
 
-def _utf8_copy(path: Path, encoding: str, damaged: int, newlines: bool, cache_dir: Path) -> Path:
-    """DuckDB reads clean UTF-8 with one kind of line ending: transcode anything else once."""
-    if encoding in ("utf-8", "utf-8-sig") and not damaged and not newlines:
-        return path  # DuckDB skips a UTF-8 BOM itself
-    st = path.stat()
-    digest = hashlib.sha256(f"{path.resolve()}:{st.st_mtime_ns}:{st.st_size}".encode())
-    out = cache_dir / f"{digest.hexdigest()[:24]}.csv"
-    if not out.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        # Undecodable bytes become U+FFFD (the loader quarantines any row holding one);
-        # newline=None folds \r\n and \r into \n when a file mixes them.
-        with path.open(encoding=encoding, errors="replace", newline=None if newlines else "") \
-                as src, tmp.open("w", encoding="utf-8", newline="") as dst:
-            while chunk := src.read(CHUNK):
-                dst.write(chunk)
-        tmp.replace(out)
-    return out
+COPY_PREFIX = "load-"           # a load's private directory of converted copies
+STALE_SECONDS = 24 * 3600       # a copy this old is stale even if its pid lives again
+
+
+def _write_utf8(path: Path, encoding: str, newlines: bool, out: Path) -> None:
+    """`path` transcoded to UTF-8 into the new private file `out` (mode 600).
+
+    Undecodable bytes become U+FFFD (the loader quarantines any row holding one);
+    newline=None folds \r\n and \r into \n when a file mixes them."""
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with path.open(encoding=encoding, errors="replace", newline=None if newlines else "") \
+            as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+
+
+def private_dir(cache_dir: Path) -> Path:
+    """A new directory only this user can enter (mode 700), for one load's converted copies;
+    named by the process, so a copy left by a killed load is found (`remove_stale_copies`)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        cache_dir.chmod(0o700)
+    return Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-", dir=cache_dir))
+
+
+def remove_stale_copies(cache_dir: Path) -> int:
+    """Remove what a load killed before it could clean up left behind (its process is gone,
+    or it is a day old), and the readable copies older versions kept for good. Returns how
+    many entries went."""
+    if not cache_dir.is_dir():
+        return 0
+    removed = 0
+    for entry in cache_dir.iterdir():
+        if entry.is_dir() and entry.name.startswith(COPY_PREFIX):
+            pid = entry.name[len(COPY_PREFIX):].split("-")[0]
+            try:
+                old = time.time() - entry.stat().st_mtime > STALE_SECONDS
+            except FileNotFoundError:
+                continue
+            if _alive(pid) and not old:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.is_file() and entry.suffix in (".csv", ".tmp"):
+            entry.unlink(missing_ok=True)
+        else:
+            continue
+        removed += 1
+    return removed
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def detect_delimiter(text_head: str, suffix: str) -> str:
@@ -229,7 +275,13 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, cache_dir: Pat
     found = found or scan(path)
     encoding, damaged = detect_encoding(path, found)
     read = CsvRead(path, cache_dir, encoding, damaged, found.mixed_newlines)
-    rejects = read.stage(con, table, sample)
+    try:
+        rejects = read.stage(con, table, sample)
+    except BaseException:
+        read.close()
+        raise
+    if not sample:
+        read.close()   # staged whole: its converted copy, if any, is not needed any more
     return Detected("csv", encoding=encoding, delimiter=read.delimiter, header=read.names,
                     rejects=[] if sample else rejects, damaged_sequences=damaged,
                     line_from_rowid=True, reader=read if sample else None)
@@ -247,11 +299,19 @@ class CsvRead:
     newlines: bool                 # read a copy with mixed line endings folded into one
     delimiter: str = ","
     names: list[str] = field(default_factory=list)
+    # the file transcoded to UTF-8 for DuckDB, if it needs it: a private copy that lives only
+    # while the load runs (`close`), with the line-ending folding it was made with
+    _copy: tuple[Path, bool] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        with self._utf8().open(encoding="utf-8-sig", newline="") as f:
-            head = f.read(CHUNK)
+        try:
+            with self._utf8().open(encoding="utf-8-sig", newline="") as f:
+                head = f.read(CHUNK)
+        except BaseException:
+            self.close()
+            raise
         if not head.strip():
+            self.close()
             raise SourceError(f"{self.path}: the file has no header row; export it again with "
                               "headers")
         self.delimiter = detect_delimiter(head, self.path.suffix.lower())
@@ -259,7 +319,23 @@ class CsvRead:
         self.names = unique_names([h.strip().lstrip("\ufeff") for h in header])
 
     def _utf8(self) -> Path:
-        return _utf8_copy(self.path, self.encoding, self.damaged, self.newlines, self.cache_dir)
+        """The file as DuckDB can read it: clean UTF-8 with one kind of line ending (DuckDB
+        skips a UTF-8 BOM itself); anything else is transcoded into a private copy."""
+        if self.encoding in ("utf-8", "utf-8-sig") and not self.damaged and not self.newlines:
+            return self.path
+        if self._copy and self._copy[1] == self.newlines:
+            return self._copy[0]
+        self.close()
+        out = private_dir(self.cache_dir) / "input.csv"
+        self._copy = (out, self.newlines)
+        _write_utf8(self.path, self.encoding, self.newlines, out)
+        return out
+
+    def close(self) -> None:
+        """Remove the converted copy: no copy of an input file outlives its load."""
+        if self._copy:
+            shutil.rmtree(self._copy[0].parent, ignore_errors=True)
+            self._copy = None
 
     def sql(self, max_line: int | None = None) -> tuple[str, list]:
         """The read_csv call and its parameters, to use as a table in a FROM clause."""
