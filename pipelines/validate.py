@@ -138,9 +138,17 @@ def looks_roc(value: str) -> bool:
     """A date text written in the ROC calendar (for telling the user what was read)."""
     import re
     import unicodedata
+    from datetime import date
 
     v = unicodedata.normalize("NFKC", value).strip()
-    return bool(re.match(ROC_DATE, v) or re.match(ROC_DIGITS, v))
+    m = re.match(ROC_DATE, v) or re.match(ROC_DIGITS, v)
+    if not m:
+        return False
+    try:
+        date(int(m.group(1)) + 1911, int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return False   # 9999999 is seven digits, not a day
+    return True
 
 
 def date_formats(sample: list[str], preferred: list[str]) -> list[str]:

@@ -5,6 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 import openpyxl
+import openpyxl.utils.datetime
 
 HERE = Path(__file__).resolve().parent
 HEADER = ["客戶經理工號", "客戶編號", "拜訪日期", "拜訪方式", "拜訪目的", "訪談結果"]
@@ -44,6 +45,26 @@ def notes_sheet_first(path: Path) -> None:
     wb.save(path)
 
 
+def serial_dates_1904(path: Path) -> None:
+    """A workbook made on a Mac (1904 date system) whose date column mixes real dates, serial
+    numbers (also with a time fraction), serials typed as text and a ROC date."""
+    wb = openpyxl.Workbook()
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    ws = wb.active
+    ws.append(HEADER)
+    ws.append(["A1", "C1", dt.datetime(2026, 11, 3, 10), "實地拜訪", "日常維護", ""])
+    ws.append(["A1", "C2", 44868.5, "實地拜訪", "日常維護", "serial with noon"])
+    text = ws.cell(row=ws.max_row + 1, column=3, value="44869")
+    text.number_format = "@"
+    for col, value in zip((1, 2, 4, 5, 6), ("A2", "C3", "實地拜訪", "日常維護", "text cell"),
+                          strict=True):
+        ws.cell(row=text.row, column=col, value=value)
+    ws.append(["B1", "C4", "115/11/06", "實地拜訪", "日常維護", "ROC"])
+    ws.append(["B1", "C5", 9999999, "實地拜訪", "日常維護", "no date"])
+    wb.save(path)
+
+
 if __name__ == "__main__":
     title_rows_and_totals(HERE / "title_rows_and_totals.xlsx")
     notes_sheet_first(HERE / "notes_sheet_first.xlsx")
+    serial_dates_1904(HERE / "serial_dates_1904.xlsx")
