@@ -39,6 +39,7 @@ demo: $(STAMP) ## regenerate the demo input files under data/demo/
 bench-load: $(STAMP) ## loader vs raw DuckDB read_csv on 1M and 5M generated contacts
 	$(PY) -m bench.bench_load
 	$(PY) -m bench.bench_load --taiwan
+	$(PY) -m bench.bench_load --bank-crm
 
 bench-score: $(STAMP) ## full and incremental rescore of 5M generated events vs plain DuckDB
 	$(PY) -m bench.bench_score --weeks 26
