@@ -49,18 +49,18 @@ def folded(c: str) -> str:
 
 
 def _roc_text(f: str) -> Sql:
-    """SQL: a ROC date text `f` written as a Gregorian ISO one (NULL if it is not one)."""
-    def part(i: int) -> str:
-        return f"TRY_CAST(regexp_extract({f}, ?, {i}) AS INTEGER)"
-
-    rest = f"trim(regexp_extract({f}, ?, 4))"
+    """SQL: a ROC date text `f` written as a Gregorian ISO one (NULL if it is not one). The
+    date's parts come from one regular-expression match, bound to `s` by a one-item
+    list_transform (a part taken by its own regexp_extract ran the pattern six times)."""
+    iso = (f"printf('%04d-%02d-%02d', TRY_CAST(s.y AS INTEGER) + {ROC_OFFSET}, "
+           "TRY_CAST(s.m AS INTEGER), TRY_CAST(s.d AS INTEGER))")
+    rest = "CASE WHEN trim(s.r) = '' THEN '' ELSE ' ' || ltrim(trim(s.r), 'T') END"
     return (f"CASE WHEN regexp_matches({f}, ?) THEN printf('%04d-%s-%s%s', "
             f"TRY_CAST(substr({f}, 1, 3) AS INTEGER) + {ROC_OFFSET}, substr({f}, 4, 2), "
             f"substr({f}, 6, 2), substr({f}, 8)) "
-            f"WHEN regexp_matches({f}, ?) THEN printf('%04d-%02d-%02d', {part(1)} + {ROC_OFFSET}, "
-            f"{part(2)}, {part(3)}) || CASE WHEN {rest} = '' THEN '' ELSE ' ' || "
-            f"ltrim({rest}, 'T') END END",
-            [ROC_DIGITS, ROC_DATE, ROC_DATE, ROC_DATE, ROC_DATE, ROC_DATE, ROC_DATE])
+            f"ELSE list_transform([regexp_extract({f}, ?, ['y', 'm', 'd', 'r'])], "
+            f"lambda s: CASE WHEN s.y <> '' THEN {iso} || {rest} END)[1] END",
+            [ROC_DIGITS, ROC_DATE])
 
 
 def _timestamp(col: Column, how: DateRead) -> Sql:
@@ -91,9 +91,9 @@ def _timestamp(col: Column, how: DateRead) -> Sql:
     else:
         # 03/05/2026 read by the file's own format is a Gregorian date; 115/11/03 read so is
         # the year 115, which is ROC
-        first = (f"coalesce(CASE WHEN year({gregorian}) >= 1900 THEN {gregorian} END, "
-                 f"try_strptime({roc}, ?))")
-        first_p = [list(how.formats), list(how.formats), *roc_p, ISO_FORMATS]
+        first = (f"coalesce(list_transform([{gregorian}], lambda g: CASE WHEN year(g) >= 1900 "
+                 f"THEN g END)[1], try_strptime({roc}, ?))")
+        first_p = [list(how.formats), *roc_p, ISO_FORMATS]
     return (f"CASE WHEN {looks_roc} THEN {first} WHEN {serial} THEN {excel} "
             f"ELSE {gregorian} END",
             [*looks_p, *first_p, *excel_p, list(how.formats)])
