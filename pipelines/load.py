@@ -20,7 +20,16 @@ from pipelines.config import Settings
 from pipelines.contract import FEEDS, LOCAL_TIMEZONE, TIMESTAMP_FORMATS, Feed
 from pipelines.profiles import ProfileError
 from pipelines.pseudonym import hmac_sql, load_key
-from pipelines.sources import Detected, SourceError, csv_source, is_csv, is_excel, stage_file
+from pipelines.sources import (
+    Detected,
+    Reject,
+    SourceError,
+    csv_source,
+    is_csv,
+    is_excel,
+    stage_file,
+)
+from pipelines.sources.xlsx_source import SUMMARY_PATTERN
 from pipelines.validate import Sql
 
 LOADABLE = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
@@ -315,7 +324,7 @@ def _utc_now() -> datetime:
 
 
 def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP VIEW IF EXISTS checked")
+    con.execute("DROP VIEW IF EXISTS checked; DROP VIEW IF EXISTS checked_all")
     for table in ("checked_rows", "stg_raw", "reject_breaks", "replace_file", "replace_protect",
                   "replace_old"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -357,20 +366,20 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
     maps = _maps(con, prof)
     if detected.reader is None:
         stg, _ = _map_columns(con, prof, maps, detected, (_numbered(detected, "stg_raw"), []),
-                              key, _line_expr(con, detected))
+                              _line_expr(con, detected))
         formats = _column_formats(con, stg, spec, prof, detected)
         step("check")
-        _check_rows(con, stg, spec, prof, detected, formats)
-        con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT * FROM checked_rows")
+        _check_rows(con, stg, spec, prof, detected, formats, key)
+        _skip_summary_rows(con, detected, "SELECT * FROM checked_rows")
         return
-    head, seen = _map_columns(con, prof, maps, detected, ("stg_raw r", []), key, None)
+    head, seen = _map_columns(con, prof, maps, detected, ("stg_raw r", []), None)
     formats = _column_formats(con, head, spec, prof, detected)
     step("check")
 
     def read(source: Sql) -> None:
-        stg, _ = _map_columns(con, prof, maps, detected, (f"{source[0]} r", source[1]), key,
-                              None, seen)
-        _check_rows(con, stg, spec, prof, detected, formats)
+        stg, _ = _map_columns(con, prof, maps, detected, (f"{source[0]} r", source[1]), None,
+                              seen)
+        _check_rows(con, stg, spec, prof, detected, formats, key)
 
     detected.rejects = detected.reader.run(con, read)
     missed = _missed_spellings(con, maps, seen)
@@ -379,18 +388,29 @@ def _typed_rows(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, spec: Fe
         detected.rejects = detected.reader.run(con, read)
     # The table keeps the file's order (no join in its query), so its rowid numbers the lines.
     line = _line_expr(con, detected)
-    con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT r.* EXCLUDE (_k), "
-                f"{line} AS _line FROM {_numbered(detected, 'checked_rows')}")
+    _skip_summary_rows(con, detected, f"SELECT r.* EXCLUDE (_k), {line} AS _line "
+                                      f"FROM {_numbered(detected, 'checked_rows')}")
+
+
+def _skip_summary_rows(con: duckdb.DuckDBPyConnection, detected: Detected, rows: str) -> None:
+    """View `checked`: the checked `rows` but a report's total and subtotal rows (合計, 小計,
+    Total), which are counted as skipped, with their line, as a workbook's are."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW checked_all AS {rows}")
+    for line, label in con.execute("SELECT _line, _summary FROM checked_all "
+                                   "WHERE _summary IS NOT NULL ORDER BY _line").fetchall():
+        detected.skipped.append(Reject(line, "summary_row", "a total or subtotal row, not data",
+                                       label.strip()[:100]))
+    con.execute("CREATE OR REPLACE TEMP VIEW checked AS SELECT * EXCLUDE (_summary) "
+                "FROM checked_all WHERE _summary IS NULL")
 
 
 def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: ValueMaps,
-                 detected: Detected, source: Sql, key: bytes, line: str | None,
+                 detected: Detected, source: Sql, line: str | None,
                  seen: dict[str, list[str]] | None = None) -> tuple[Sql, dict[str, list[str]]]:
     """The file's rows from `source` (as `r`) -> `stg` (canonical names, trimmed text, profile
     rules applied), returned as a WITH clause and its parameters; `line` numbers them.
 
     `maps`: the columns whose values are mapped (`_maps`).
-    `key`: the installation's pseudonym key, for ids derived from client data.
     `seen`: each mapped column's distinct raw values, which its value map covers; by default
     found in `source` (one pass over its rows), and returned.
 
@@ -427,8 +447,12 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: V
             params.extend([list(kept), wanted])
     if line:
         selects.insert(0, f"{line} AS _line")
-    with_sql = (f"WITH stg_1 AS (SELECT {', '.join(selects)}, {skip} AS _skip "
-                f"FROM {source[0]})")
+    # a CSV file's first filled cell, to tell its total rows by (a workbook's reader skips them)
+    first = "CAST(NULL AS VARCHAR)"
+    if detected.format == "csv" and any(header):
+        first = "coalesce(" + ", ".join(f"NULLIF(trim(r.\"{h}\"), '')" for h in header if h) + ")"
+    with_sql = (f"WITH stg_1 AS (SELECT {', '.join(selects)}, {skip} AS _skip, "
+                f"{first} AS _first FROM {source[0]})")
     with_params = [*params, *source[1]]
     # 2. unit and time-zone transforms, value maps, and ids resolved through the roster
     selects, params, joins, join_params = [], [], [], []
@@ -452,25 +476,16 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: V
             expr = f"coalesce({alias}.v, {expr})"
         selects.append(f'{expr} AS "{col.name}"')
         params.extend(p)
+    # the label of a total row, NULL for a row of data: cheap tests first (every label holds
+    # 計, 计 or total), then the label's pattern over its text folded as a workbook's is
+    summary = (f"CASE WHEN (contains(s._first, '計') OR contains(s._first, '计') OR "
+               f"contains(lower(s._first), 'total')) AND regexp_full_match(lower(trim("
+               f"regexp_replace({validate.NFKC_FUNCTION}(s._first), '\\s+', ' ', 'g'))), ?) "
+               "THEN s._first END")
     with_sql += (f", stg_2 AS (SELECT {'s._line, ' if line else ''}{', '.join(selects)}, "
-                 f"s._skip FROM stg_1 s {' '.join(joins)})")
-    with_params = [*with_params, *params, *join_params]
-    # 3. ids derived from the row's canonical values. They are built from a raw client id,
-    # and the other parts are stored in the clear: an unkeyed hash would give the client id
-    # back to anyone trying candidates, so the hash is keyed like a client pseudonym.
-    derived, params = [], []
-    for column, parts in prof.derive.items():
-        exprs, part_params = [], []
-        for name in parts:
-            expr, p = validate.typed(spec.column(name), formats)
-            exprs.append(f"coalesce(CAST(({expr}) AS VARCHAR), '')")
-            part_params.extend(p)
-        # the same visit re-exported (other encoding, script or date style) keeps its id
-        hashed, key_params = hmac_sql(key, f"concat_ws('|', {', '.join(exprs)})")
-        derived.append(f"""coalesce("{column}", 'k' || substr({hashed}, 2)) AS "{column}" """)
-        params.extend([*key_params, *part_params])
-    replace = f"REPLACE ({', '.join(derived)})" if derived else ""
-    return (f"{with_sql}, stg AS (SELECT * {replace} FROM stg_2)", [*with_params, *params]), seen
+                 f"s._skip, {summary} AS _summary FROM stg_1 s {' '.join(joins)})")
+    with_params = [*with_params, *params, SUMMARY_PATTERN, *join_params]
+    return (f"{with_sql}, stg AS (SELECT * FROM stg_2)", with_params), seen
 
 
 def _mapped(prof: profiles.Profile) -> list[str]:
@@ -641,15 +656,32 @@ def _column_formats(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed,
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, prof: profiles.Profile,
-                detected: Detected, formats: dict[str, validate.DateRead]) -> None:
-    """`checked_rows` from `stg`: one pass types every row and flags the failing ones (`_bad`);
-    only those are examined per check."""
+                detected: Detected, formats: dict[str, validate.DateRead], key: bytes) -> None:
+    """`checked_rows` from `stg`: one pass types every row, derives the ids the export lacks
+    and flags the failing rows (`_bad`); only those are examined per check.
+
+    `key`: the installation's pseudonym key, for ids derived from client data."""
+    # a column the file does not have is NULL in every row: typing it would cost as much as
+    # typing a real one (a date's expression is long), for nothing
+    present = set(prof.sources(detected.header)) | set(prof.defaults)
     typed_cols, params = [], []
     for col in spec.columns:
         if col.type != "text":
-            expr, p = validate.typed(col, formats.get(col.name))
+            expr, p = (validate.typed(col, formats.get(col.name)) if col.name in present
+                       else (validate.null_of(col), []))
             typed_cols.append(f"{expr} AS {validate.t(col.name)}")
             params.extend(p)
+    # Ids derived from the row's values as typed (each typed once, here): the same visit
+    # re-exported in another encoding, script or date style keeps its id. They are built from
+    # a raw client id, and the other parts are stored in the clear: an unkeyed hash would give
+    # the client id back to anyone trying candidates, so the hash is keyed like a pseudonym.
+    derived, derived_params = [], []
+    for column, parts in prof.derive.items():
+        refs = [f'"{n}"' if spec.column(n).type == "text" else validate.t(n) for n in parts]
+        text = ", ".join(f"coalesce(CAST({r} AS VARCHAR), '')" for r in refs)
+        hashed, key_params = hmac_sql(key, f"concat_ws('|', {text})")
+        derived.append(f"""coalesce("{column}", 'k' || substr({hashed}, 2)) AS "{column}" """)
+        derived_params.extend(key_params)
     cond, cond_params = validate.any_failure(validate.checks(
         spec, damaged=detected.damaged_sequences > 0))
     # A typed column's text is kept for the failing rows only (the checks and the quarantine
@@ -660,10 +692,12 @@ def _check_rows(con: duckdb.DuckDBPyConnection, stg: Sql, spec: Feed, prof: prof
     raw_of_typed = [f'CASE WHEN _bad THEN "{c.name}" END AS "{c.name}"'
                     for c in spec.columns if c.type != "text" and c.name not in mapped]
     keep = f"* REPLACE ({', '.join(raw_of_typed)})" if raw_of_typed else "*"
+    rows = f"SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg"
+    if derived:
+        rows = f"SELECT * REPLACE ({', '.join(derived)}) FROM ({rows})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE checked_rows AS {stg[0]} SELECT {keep} FROM ("
-                f"SELECT *, {cond} AS _bad "
-                f"FROM (SELECT *, {', '.join(typed_cols) or 'NULL AS t__none'} FROM stg))",
-                [*stg[1], *cond_params, *params])  # in the order they appear in the text
+                f"SELECT *, {cond} AS _bad FROM ({rows}))",
+                [*stg[1], *cond_params, *derived_params, *params])  # as they appear in the text
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, spec: Feed,

@@ -26,6 +26,7 @@ NFKC_FUNCTION = "nfkc"
 ROC_OFFSET = 1911
 ROC_DATE = r"^(\d{2,3})\s*[/.\-年]\s*(\d{1,2})\s*[/.\-月]\s*(\d{1,2})\s*日?(\D.*)?$"
 ROC_DIGITS = r"^(\d{3})(\d{2})(\d{2})(\s.*)?$"
+ROC_SHORT = r"^\d{3}[/.\-]"     # a three-digit year and a separator: ROC, never Gregorian
 ROC_MONTH = r"^(\d{2,3})\s*[/.\-年]\s*(\d{1,2})\s*月?$"
 ISO_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 SEPARATORS = ["/", ".", "-", "年"]
@@ -85,6 +86,12 @@ def _timestamp(col: Column, how: DateRead) -> Sql:
                      f"substr({f}, 4, 1)) AND regexp_matches({f}, ?))")
         looks_p = [*SEPARATORS, *SEPARATORS, ROC_DIGITS, ROC_DATE]
     gregorian = f"try_strptime({f}, ?)"
+    # The usual ROC date, a three-digit year and a separator (115/11/03 09:00), is no Gregorian
+    # date: its year moved by 1911 in the text, it parses with the file's own format (the
+    # general form costs a regular-expression match and a rewrite as ISO text).
+    shifted = (f"CASE WHEN regexp_matches({f}, ?) THEN try_strptime(CAST(CAST(substr({f}, 1, 3) "
+               f"AS INTEGER) + {ROC_OFFSET} AS VARCHAR) || substr({f}, 4), ?) END")
+    shifted_p = [ROC_SHORT, list(how.formats)]
     if how.calendar == "roc":
         first, first_p = f"coalesce(try_strptime({roc}, ?), {gregorian})", [
             *roc_p, ISO_FORMATS, list(how.formats)]
@@ -94,9 +101,18 @@ def _timestamp(col: Column, how: DateRead) -> Sql:
         first = (f"coalesce(list_transform([{gregorian}], lambda g: CASE WHEN year(g) >= 1900 "
                  f"THEN g END)[1], try_strptime({roc}, ?))")
         first_p = [list(how.formats), *roc_p, ISO_FORMATS]
-    return (f"CASE WHEN {looks_roc} THEN {first} WHEN {serial} THEN {excel} "
+    return (f"CASE WHEN {looks_roc} THEN coalesce({shifted}, {first}) WHEN {serial} THEN {excel} "
             f"ELSE {gregorian} END",
-            [*looks_p, *first_p, *excel_p, list(how.formats)])
+            [*looks_p, *shifted_p, *first_p, *excel_p, list(how.formats)])
+
+
+SQL_TYPES = {"timestamp": "TIMESTAMP", "date": "DATE", "bool": "BOOLEAN", "month": "VARCHAR",
+             "number": "DOUBLE", "int": "INTEGER", "text": "VARCHAR"}
+
+
+def null_of(col: Column) -> str:
+    """SQL: the NULL `typed` gives a column that is missing from the file, of the same type."""
+    return f"CAST(NULL AS {SQL_TYPES[col.type]})"
 
 
 def typed(col: Column, how: DateRead | list[str] | None = None) -> Sql:
@@ -153,9 +169,13 @@ def looks_roc(value: str) -> bool:
 
 def date_formats(sample: list[str], preferred: list[str]) -> list[str]:
     """The format list for one column, the one most of the sample parses with first."""
+    import re
     from datetime import datetime
 
     candidates = list(dict.fromkeys([*preferred, *TIMESTAMP_FORMATS]))
+    # a ROC date is parsed with its year moved by 1911 (`_timestamp`): its format is found so
+    sample = [f"{int(v[:3]) + ROC_OFFSET}{v[3:]}" if re.match(ROC_SHORT, v) else v
+              for v in sample]
 
     def hits(fmt: str) -> int:
         n = 0

@@ -129,15 +129,26 @@ def detect_encoding(path: Path, found: Scan | None = None) -> tuple[str, int]:
     guess = charset_normalizer.from_bytes(head, cp_isolation=CANDIDATES).best()
     order = list(dict.fromkeys(CANDIDATES + ([guess.encoding] if guess else [])))
     chars = found.utf8_bad + found.utf8_chars
-    scored = [(enc, _bad_sequences(path, enc)) for enc in order if enc in COMMON_SET]
-    fitting = [(enc, bad) for enc, bad in scored if _tolerable(bad, chars)]
-    if fitting:
-        # GB18030 decodes nearly any bytes, so fewest undecodable bytes alone would pick it
-        # for Big5 text: the reading with the most common characters wins, then the one with
-        # fewest damaged bytes, then the order above
-        fewest = min(bad for _, bad in fitting)
-        return max(fitting, key=lambda eb: (plausibility(head, eb[0]), eb[1] == fewest,
-                                            -order.index(eb[0])))
+    # GB18030 decodes nearly any bytes, so fewest undecodable bytes alone would pick it for
+    # Big5 text: the reading of the head with the most common characters wins, then the one
+    # with fewest damaged bytes, then the order above. A whole-file decode costs half a second
+    # per 100 MB, so the readings are decoded whole from the most plausible down, and only
+    # until one fits.
+    by_plausibility: dict[tuple, list[str]] = {}
+    for enc in order:
+        if enc in COMMON_SET:
+            by_plausibility.setdefault(plausibility(head, enc), []).append(enc)
+    for _, group in sorted(by_plausibility.items(), reverse=True):
+        fitting = []
+        for enc in group:   # in the order above: the first that decodes cleanly wins
+            bad = _bad_sequences(path, enc)
+            if bad == 0:
+                return enc, 0
+            if _tolerable(bad, chars):
+                fitting.append((enc, bad))
+        if fitting:
+            fewest = min(bad for _, bad in fitting)
+            return max(fitting, key=lambda eb: (eb[1] == fewest, -order.index(eb[0])))
     raise SourceError(
         f"{path}: the text encoding is not UTF-8, GB18030, Big5 (cp950) or Big5-HKSCS (or the "
         "file is badly damaged); open it in Excel and save it as 'CSV UTF-8'")

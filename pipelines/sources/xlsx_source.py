@@ -28,7 +28,9 @@ SUMMARY_WORDS = ("合計", "合计", "小計", "小计", "總計", "总计", "�
 _WORDS = "|".join(re.escape(w) for w in sorted(SUMMARY_WORDS, key=len, reverse=True))
 # "合計", "Total:", "合計：15 筆" (the word, then a colon and anything), or "A1 Total",
 # "王大明 合計" (a group's label, a space, the word: as Excel's Subtotal command writes them)
-_SUMMARY = re.compile(rf"(?:(?:{_WORDS})(?:\s*:.*)?|\S.*\s(?:{_WORDS})\s*:?)", re.DOTALL)
+# (also read by DuckDB's RE2, for CSV files: the same syntax, over text folded the same way)
+SUMMARY_PATTERN = rf"(?:(?:{_WORDS})(?:\s*:.*)?|\S.*\s(?:{_WORDS})\s*:?)"
+_SUMMARY = re.compile(SUMMARY_PATTERN, re.DOTALL)
 
 
 def _text(v: object) -> str | None:
