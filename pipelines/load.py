@@ -447,10 +447,11 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: V
             params.extend([list(kept), wanted])
     if line:
         selects.insert(0, f"{line} AS _line")
-    # a CSV file's first filled cell, to tell its total rows by (a workbook's reader skips them)
+    # a CSV file's first filled cell, to tell its total rows by (a workbook's reader skips them;
+    # not trimmed: trimming every row's cells cost half a second per million rows)
     first = "CAST(NULL AS VARCHAR)"
     if detected.format == "csv" and any(header):
-        first = "coalesce(" + ", ".join(f"NULLIF(trim(r.\"{h}\"), '')" for h in header if h) + ")"
+        first = "coalesce(" + ", ".join(f"NULLIF(r.\"{h}\", '')" for h in header if h) + ")"
     with_sql = (f"WITH stg_1 AS (SELECT {', '.join(selects)}, {skip} AS _skip, "
                 f"{first} AS _first FROM {source[0]})")
     with_params = [*params, *source[1]]
@@ -479,7 +480,7 @@ def _map_columns(con: duckdb.DuckDBPyConnection, prof: profiles.Profile, maps: V
     # the label of a total row, NULL for a row of data: cheap tests first (every label holds
     # 計, 计 or total), then the label's pattern over its text folded as a workbook's is
     summary = (f"CASE WHEN (contains(s._first, '計') OR contains(s._first, '计') OR "
-               f"contains(lower(s._first), 'total')) AND regexp_full_match(lower(trim("
+               f"s._first ILIKE '%total%') AND regexp_full_match(lower(trim("
                f"regexp_replace({validate.NFKC_FUNCTION}(s._first), '\\s+', ' ', 'g'))), ?) "
                "THEN s._first END")
     with_sql += (f", stg_2 AS (SELECT {'s._line, ' if line else ''}{', '.join(selects)}, "

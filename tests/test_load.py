@@ -164,13 +164,14 @@ value = st.one_of(st.sampled_from(["", "A1", "ZZ", "2026-05-04", "2026/5/4 9:30"
                                    "visit", "lead", "-1", "1e9", "'; DROP TABLE roster; --",
                                    "😀", "2999-01-01", "115/05/04", "115年5月4日 09:30",
                                    "1150504", "99/12/31", "115/13/40", "４５", "１，２００",
-                                   "46146", "46146.5", "　"]), st.text(max_size=8))
+                                   "46146", "46146.5", "　", "合計", "A1 小計", "Total:"]),
+                  st.text(max_size=8))
 
 
 @hsettings(max_examples=25, deadline=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.fixed_dictionaries({
-    "activity_id": st.sampled_from(["M1", "M2", "M3", ""]),
+    "activity_id": st.sampled_from(["M1", "M2", "M3", "", "小計"]),   # a total row, too
     "manager_id": st.sampled_from(["A1", "A2", "ZZ", "", "ａ１", " a2 "]),
     "occurred_at": value, "type": st.sampled_from(["visit", "call", "nap"]),
     "channel": st.sampled_from(["online", "supply_chain", "x"]), "proactive": value,
