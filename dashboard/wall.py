@@ -81,14 +81,15 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
     roster = frames.roster.set_index("manager_id")
     public = set(roster.index[roster["public_display"].astype(bool)])
 
-    now, prev = _ranked(frames.index_now, people), _ranked(frames.index_prev, people)
+    # ranked among the people the wall may show: ranks that skip someone (7, 9; a team wall
+    # starting at 2) would tell the room who opted out
+    shown = people & public
+    now, prev = _ranked(frames.index_now, shown), _ranked(frames.index_prev, shown)
     prev_rank = dict(zip(prev["manager_id"], prev["rank"], strict=True))
     # never the bottom of the board: at most the top half of everyone ranked here
     cutoff = min(max(1, min(top, TOP_MAX)), len(now) // 2)
     top_rows = []
     for _, r in now[now["rank"] <= cutoff].iterrows():
-        if r["manager_id"] not in public:
-            continue
         before = prev_rank.get(r["manager_id"])
         top_rows.append({"rank": int(r["rank"]), "name": roster.at[r["manager_id"], "name"],
                          "team": roster.at[r["manager_id"], "team_name"],

@@ -74,3 +74,49 @@ def test_the_snapshot_holds_evidence_rows_without_free_text_or_raw_client_ids(de
     blob = demo_build["snapshot"].read_bytes()
     notes = {r["notes"] for r in rows if len(r["notes"]) >= 4}
     assert notes and not [n for n in notes if n.encode("utf-8") in blob]
+
+
+def test_a_missing_torn_or_damaged_pointer_falls_back_to_the_newest_readable_snapshot(
+        roster_loaded):
+    snaps = roster_loaded.snapshot_dir
+    first = publish.publish(roster_loaded)
+    second = publish.publish(roster_loaded)
+    pointer = snaps / POINTER
+    for text in ("", "snapsh", "../../etc/passwd", "snapshot-x.duckdb", "\x00\xff"):
+        pointer.write_text(text, encoding="latin-1")
+        assert current_snapshot(snaps) == second, repr(text)
+    pointer.unlink()
+    assert current_snapshot(snaps) == second
+    pointer.write_text(first.name, encoding="utf-8")    # an older one, named: it is read
+    assert current_snapshot(snaps) == first
+    pointer.write_text(second.name, encoding="utf-8")
+    second.write_bytes(second.read_bytes()[:4096])      # the named one damaged on disk
+    assert current_snapshot(snaps) == first
+    first.unlink()                                      # and nothing else left to read
+    assert current_snapshot(snaps) is None
+    assert publish.needs_publish(roster_loaded)
+
+
+def test_a_failed_publish_leaves_no_files_and_the_last_snapshot_current(roster_loaded,
+                                                                         monkeypatch):
+    snaps = roster_loaded.snapshot_dir
+    good = publish.publish(roster_loaded)
+    before = sorted(p.name for p in snaps.iterdir())
+
+    def disk_full(path):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(publish, "_fsync", disk_full)
+    import pytest
+    with pytest.raises(OSError):
+        publish.publish(roster_loaded)
+    assert sorted(p.name for p in snaps.iterdir()) == before
+    assert current_snapshot(snaps) == good
+    monkeypatch.undo()
+    # what a publish killed half-way leaves (the file and DuckDB's log beside it) goes with the
+    # next publish
+    for name in ("snapshot-20260101T000000000000Z.tmp", "snapshot-20260101T000000000000Z.tmp.wal"):
+        (snaps / name).write_bytes(b"x")
+    newest = publish.publish(roster_loaded)
+    files = sorted(p.name for p in snaps.iterdir())
+    assert not [f for f in files if f.endswith((".tmp", ".wal"))], files
+    assert current_snapshot(snaps) == newest

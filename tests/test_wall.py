@@ -56,11 +56,18 @@ def frames(n: int = 8, opted_out: tuple[str, ...] = ("P2",), gated: tuple[str, .
 
 def test_the_wall_shows_the_top_half_at_most_and_never_who_opted_out():
     board = wall.build(frames(n=8), top=10)
-    # 9 ranked (8 + the southern one): the top 4 places, minus P2 who opted out
-    assert [r["name"] for r in board.top] == ["名P1", "名P3", "名P4"]
-    assert [r["rank"] for r in board.top] == [1, 3, 4]
-    assert board.top[1]["movement"] == -2    # P3 was first before (30 points higher)
-    assert wall.build(frames(n=8), top=2).top == [board.top[0]]
+    # 8 the wall may show (7 + the southern one; P2 opted out): the top 4 of them, ranked
+    # among themselves, so no gap in the ranks gives away that someone is missing
+    assert [r["name"] for r in board.top] == ["名P1", "名P3", "名P4", "名P5"]
+    assert [r["rank"] for r in board.top] == [1, 2, 3, 4]
+    assert board.top[1]["movement"] == -1    # P3 was first before (30 points higher)
+    assert wall.build(frames(n=8), top=2).top == board.top[:2]
+
+
+def test_a_team_wall_whose_best_opted_out_starts_at_one():
+    board = wall.build(frames(n=8, opted_out=("P1",)), scope="team", scope_id="A", top=10)
+    assert [r["rank"] for r in board.top] == list(range(1, len(board.top) + 1))
+    assert board.top and "名P1" not in [r["name"] for r in board.top]
 
 
 def test_gated_people_are_not_ranked_and_not_champions():
@@ -232,8 +239,11 @@ def test_a_team_wall_in_english_shows_only_that_team(demo_env, demo_people):
                                                      "WHERE team_id = 'T03'")}
     text = panel_text(body)
     shown = [n for n in demo_people["ranked"] if n in text]
-    assert f"Awareness Leaderboard ・ {team_name}" in visible_text(body) and "Top 4" in text
-    assert shown and set(shown) <= members - set(demo_people["hidden"])
+    # the top half of the team's people the wall may show (who opted out is not counted)
+    visible = [n for n in demo_people["ranked"] if n in members - set(demo_people["hidden"])]
+    top_n = min(wall.TOP_DEFAULT, len(visible) // 2)
+    assert f"Awareness Leaderboard ・ {team_name}" in visible_text(body) and f"Top {top_n}" in text
+    assert shown == visible[:top_n]
 
 
 @pytest.mark.parametrize("params", [{"top": "999"}, {"top": "abc"}, {"grain": "year"},
@@ -297,3 +307,59 @@ def test_a_new_celebration_is_shown_once_big(demo_env, monkeypatch):
     assert 'class="celebrate"' in body and "新聞人物 升上第 5 級「專業能手」" in body
     at.run()
     assert 'class="celebrate"' not in _wall_body(at)    # once, not on every refresh
+
+
+@pytest.fixture
+def two_snapshots(demo_build, tmp_path, monkeypatch):
+    """A data directory of its own holding the demo snapshot twice (an older and a newer
+    copy), the pointer naming the newer: its pointer and files may be damaged."""
+    import shutil
+
+    from pipelines.config import ENV_DATA
+    from pipelines.publish import POINTER
+    snaps = tmp_path / "snapshots"
+    snaps.mkdir()
+    older = snaps / "snapshot-20260101T000000000000Z.duckdb"
+    newer = snaps / "snapshot-20260102T000000000000Z.duckdb"
+    shutil.copy(demo_build["snapshot"], older)
+    shutil.copy(demo_build["snapshot"], newer)
+    (snaps / POINTER).write_text(newer.name, encoding="utf-8")
+    monkeypatch.setenv(ENV_DATA, str(tmp_path))
+    return {"pointer": snaps / POINTER, "older": older, "newer": newer}
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty", "torn", "names a deleted file"])
+def test_a_fresh_screen_shows_the_last_good_board_whatever_the_pointer_says(two_snapshots,
+                                                                           damage):
+    pointer = two_snapshots["pointer"]
+    if damage == "missing":
+        pointer.unlink()
+    elif damage == "empty":
+        pointer.write_text("", encoding="utf-8")
+    elif damage == "torn":
+        pointer.write_text("snapshot-2026", encoding="utf-8")
+    else:
+        two_snapshots["newer"].unlink()
+    at = AppTest.from_function(_wall_script, default_timeout=30).run()
+    assert not at.exception
+    body = _wall_body(at)
+    assert "等待資料發布中" not in body and 'class="panel' in body
+    assert panel_text(body).strip()
+
+
+def test_a_running_screen_keeps_its_board_when_the_snapshot_it_reads_is_deleted(two_snapshots):
+    at = AppTest.from_function(_wall_script, default_timeout=30).run()
+    before = panel_text(_wall_body(at))
+    two_snapshots["newer"].unlink()
+    at.run()
+    assert not at.exception
+    body = _wall_body(at)
+    assert panel_text(body) == before and "資料更新暫停" not in body
+
+
+def test_the_leaderboard_opens_on_the_older_snapshot_when_the_newer_is_damaged(two_snapshots):
+    two_snapshots["newer"].write_bytes(b"not a database")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert not [e for e in at.get("alert") if "IO Error" in str(e.proto)]
+    assert at.get("plotly_chart") or at.dataframe
