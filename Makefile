@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint build demo clean bench-load bench-score bench-wall bench-desk
+.PHONY: help run demo-live test lint build demo clean bench-load bench-score bench-wall bench-desk
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,11 +18,11 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
-run: $(STAMP) ## build the demo warehouse if needed, then serve the dashboard on $(HOST):$(PORT)
-	$(PY) -m pipelines build
-	@echo "dashboard: http://$(HOST):$(PORT)   wall screen: http://$(HOST):$(PORT)/?wall=bank"
-	$(PY) -m streamlit run dashboard/serve.py --server.address $(HOST) --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false
+run: $(STAMP) ## serve the dashboard on $(HOST):$(PORT), build the demo if needed, watch the inbox
+	$(PY) -m dashboard.launch --host $(HOST) --port $(PORT)
+
+demo-live: $(STAMP) ## make run, plus new demo activity dripped into the inbox (6 files a minute)
+	$(PY) -m dashboard.launch --host $(HOST) --port $(PORT) --simulate $(or $(RATE),6)
 
 test: $(STAMP) ## run the whole test suite
 	$(PY) -m pytest

@@ -18,7 +18,19 @@ from rich.table import Table
 from rich.text import Text
 
 from dashboard import i18n
-from pipelines import badges, db, demo, explain, load, openbadges, publish, score, season
+from pipelines import (
+    badges,
+    db,
+    demo,
+    explain,
+    load,
+    openbadges,
+    publish,
+    score,
+    season,
+    simulate,
+    watch,
+)
 from pipelines.config import load_settings
 from pipelines.contract import LOCAL_TIMEZONE
 from pipelines.profiles import ProfileError
@@ -386,6 +398,34 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    def say(text: str) -> None:
+        stamp = datetime.now(ZoneInfo(LOCAL_TIMEZONE)).strftime("%Y-%m-%d %H:%M:%S")
+        console.print(Text(f"{stamp} {text}"), soft_wrap=True)
+    try:
+        watch.run(settings, Path(args.inbox) if args.inbox else None, once=args.once,
+                  poll=args.poll, settle=args.settle, say=say, trace=args.trace)
+    except KeyboardInterrupt:
+        say("stopped (a file being loaded, if any, was rolled back and stays in the inbox)")
+        return 130
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.rate <= 0:
+        raise simulate.SimulateError("--rate must be more than 0 files a minute")
+    settings = _settings(args)
+    try:
+        n = simulate.run(settings, args.rate, Path(args.inbox) if args.inbox else None,
+                         args.count, args.seed, say=lambda t: console.print(Text(t)))
+    except KeyboardInterrupt:
+        return 130
+    console.print(f"dropped {n} file(s)")
+    return EXIT_OK
+
+
 def _close_demo_seasons(settings, rules) -> None:
     """The demo shows closed seasons: every quarter its data has finished is closed once. A
     bank closes its own with `season close`, after late corrections are in."""
@@ -514,6 +554,36 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the dashboard at it atomically.")
     p.set_defaults(func=cmd_publish)
 
+    p = sub.add_parser("watch", parents=[common], help="load files dropped into an inbox, live",
+                       description="The one writer of a live installation: load each complete "
+                                   "file dropped into INBOX in arrival order, rescore, award and "
+                                   "publish once per batch, and move each file to processed/ or "
+                                   "failed/ (with NAME.reason.txt). Write NAME.part and rename "
+                                   "it when done, or the file is taken once its size has not "
+                                   "changed for --settle seconds.")
+    p.add_argument("inbox", nargs="?", help="folder to watch (default $AWARENESS_INBOX or "
+                                            "data/inbox)")
+    p.add_argument("--once", action="store_true",
+                   help="handle what is in the inbox now, then stop (for cron)")
+    p.add_argument("--poll", type=float, default=watch.POLL_SECONDS,
+                   help=f"seconds between looks at the inbox (default {watch.POLL_SECONDS})")
+    p.add_argument("--settle", type=float, default=watch.SETTLE_SECONDS,
+                   help="seconds a file's size must stay the same before it is taken "
+                        f"(default {watch.SETTLE_SECONDS})")
+    p.add_argument("--trace", action="store_true",
+                   help="also print each step as it starts (load, score, award, publish)")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("simulate", parents=[common], help="drip demo activity into the inbox",
+                       description="For a demo: write small client-contact exports of the "
+                                   "published organisation's people into the inbox, RATE files "
+                                   "a minute, as a CRM would.")
+    p.add_argument("--rate", type=float, default=6.0, help="files a minute (default 6)")
+    p.add_argument("--count", type=_positive, help="stop after this many files")
+    p.add_argument("--inbox", help="folder (default $AWARENESS_INBOX or data/inbox)")
+    p.add_argument("--seed", type=int, help="random seed (default: a new one each run)")
+    p.set_defaults(func=cmd_simulate)
+
     p = sub.add_parser("build", parents=[common], help="demo (if needed), load, score, publish",
                        description="What `make run` does before serving: generate the demo if "
                                    "there is no warehouse, load new files, score, publish.")
@@ -528,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             args.grain = score.parse_period(args.period)[0]   # from the label's form
         return args.func(args)
     except (SourceError, ProfileError, RulesError, season.SeasonError,
-            score.UsageError) as exc:
+            score.UsageError, db.WarehouseBusy, simulate.SimulateError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USER_ERROR
     except duckdb.IOException as exc:

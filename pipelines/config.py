@@ -16,6 +16,8 @@ ENV_RULES = "AWARENESS_RULES"
 ENV_COACHING = "AWARENESS_COACHING"
 ENV_MEMORY = "AWARENESS_MEMORY_LIMIT"
 ENV_SCORE_MEMORY = "AWARENESS_SCORE_MEMORY_LIMIT"
+ENV_LOCK_WAIT = "AWARENESS_LOCK_WAIT"
+ENV_INBOX = "AWARENESS_INBOX"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Settings:
     memory_limit: str = "1GB"     # DuckDB's cap for pipeline work; beyond it, it spills to disk
     # scoring's window functions over managers x periods x metrics cannot spill: more room
     score_memory_limit: str = "4GB"
+    # how long a pipeline command waits for another holding the warehouse (seconds)
+    lock_wait: float = 600.0
+    inbox_dir: Path | None = None   # watched by `pipelines watch`: data/inbox by default
 
     def with_db(self, db: str | Path | None) -> Settings:
         return self if db is None else replace(self, db_path=Path(db))
@@ -54,4 +59,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         coaching_path=Path(env.get(ENV_COACHING, PACKAGE_DIR / "coaching.toml")),
         memory_limit=env.get(ENV_MEMORY, "1GB"),
         score_memory_limit=env.get(ENV_SCORE_MEMORY, "4GB"),
+        lock_wait=float(env.get(ENV_LOCK_WAIT, 600)),
+        inbox_dir=Path(env.get(ENV_INBOX, data_dir / "inbox")),
     )

@@ -1,6 +1,8 @@
 """Warehouse connections and the SQL files under pipelines/sql/."""
 from __future__ import annotations
 
+import sys
+import time
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -17,13 +19,51 @@ def sql_file(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
+class WarehouseBusy(RuntimeError):
+    """Another process held the warehouse for longer than this one would wait."""
+
+
+def _held_by_another(exc: duckdb.Error) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def connect(db_path: Path, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """The warehouse, opened read-write. One process at a time may hold it (DuckDB's file
+    lock): while another does (the watcher loading a file, a scheduled job), this waits up to
+    `wait` seconds (AWARENESS_LOCK_WAIT, 600 by default), saying once on stderr that it does,
+    rather than failing at once."""
+    wait = load_settings().lock_wait if wait is None else wait
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            return duckdb.connect(str(db_path))
+        except duckdb.IOException as exc:
+            if not _held_by_another(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"another pipeline command still holds the warehouse after {wait:.0f} s "
+                    f"({str(exc).splitlines()[0]}); try again when it has finished, or set "
+                    "AWARENESS_LOCK_WAIT to wait longer") from exc
+            if not said:
+                print(f"waiting for the running load to finish… (another pipeline command "
+                      f"holds {db_path.name}; up to {wait:.0f} s)", file=sys.stderr, flush=True)
+                said = True
+            time.sleep(LOCK_POLL_SECONDS)
+
+
+LOCK_POLL_SECONDS = 0.2
+
+
 @contextmanager
-def warehouse(db_path: Path, memory_limit: str | None = None):
-    """A read-write connection to the warehouse with the schema in place.
+def warehouse(db_path: Path, memory_limit: str | None = None, wait: float | None = None):
+    """A read-write connection to the warehouse with the schema in place (`connect`: waits
+    for another process holding it).
 
     The memory limit keeps a 5-million-row load near 1 GB: DuckDB spills the rest to disk."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
+    con = connect(db_path, wait)
     try:
         _upgrade(con)
         con.execute("SET enable_progress_bar = false")  # the CLI draws its own

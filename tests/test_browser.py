@@ -242,3 +242,32 @@ def test_wall_picks_up_new_snapshots_and_survives_a_server_restart(demo_build, t
         finally:
             browser.close()
             _stop(proc)
+
+
+def test_a_publish_shows_on_the_wall_long_before_the_next_refresh(demo_build, tmp_path):
+    """The board refreshes every 15 s, but it looks at the pointer every second: a new
+    snapshot is on the screen within a few seconds of its publish."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    _require_browser()
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_build["settings"].snapshot_dir, data_dir / "snapshots")
+    port = _free_port()
+    proc = _start(data_dir, port, tmp_path / "streamlit.log")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.goto(f"http://127.0.0.1:{port}/?wall=bank&panel=top")
+            page.wait_for_selector(".wall .row .name", timeout=60_000)
+            leader = page.locator(".wall .row .name").first.inner_text()
+            page.wait_for_timeout(1500)
+            started = time.monotonic()
+            _publish_renamed(data_dir / "snapshots", leader, "即時冠軍")
+            page.wait_for_selector("text=即時冠軍", timeout=6_000)
+            assert time.monotonic() - started < 6
+        finally:
+            browser.close()
+            _stop(proc)

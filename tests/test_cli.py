@@ -161,3 +161,46 @@ def test_load_and_celebrations_say_what_is_wrong_with_their_arguments(settings, 
     not_db.write_text("plain text", encoding="utf-8")
     assert main(["score", "--db", str(not_db)]) == EXIT_USER_ERROR
     assert "point --db (or AWARENESS_DATA) at the warehouse file" in capsys.readouterr().err
+
+
+HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def _hold_warehouse(settings, seconds: float) -> subprocess.Popen:
+    """Another process holding the warehouse (as the watcher does while it loads)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.db_path), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def test_a_command_waits_for_the_process_holding_the_warehouse(roster_loaded, capsys,
+                                                               monkeypatch):
+    monkeypatch.setenv("AWARENESS_LOCK_WAIT", "60")
+    holder = _hold_warehouse(roster_loaded, 2)
+    try:
+        assert main(["score"]) == 0
+    finally:
+        holder.wait()
+    out = capsys.readouterr()
+    assert "waiting for the running load to finish" in out.err
+    assert "scored" in out.out or "up to date" in out.out
+
+
+def test_a_command_gives_up_after_the_wait_with_what_to_do(roster_loaded, capsys, monkeypatch):
+    monkeypatch.setenv("AWARENESS_LOCK_WAIT", "0.5")
+    holder = _hold_warehouse(roster_loaded, 10)
+    try:
+        assert main(["score"]) == EXIT_USER_ERROR
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert "still holds the warehouse" in err and "AWARENESS_LOCK_WAIT" in err
+    assert "Traceback" not in err

@@ -14,6 +14,7 @@ from dashboard import data, i18n, wall
 from pipelines.contract import GRAINS, LOCAL_TIMEZONE
 
 REFRESH_SECONDS = 15      # how old the data on the screen may get
+POINTER_CHECK_SECONDS = 1.0   # how often the screen looks for a newly published snapshot
 ROTATE_DEFAULT = 30       # seconds per panel; a multiple of the refresh
 ENV_REFRESH = "AWARENESS_WALL_REFRESH"   # tests only: a faster refresh
 
@@ -120,8 +121,24 @@ def _params(lang: str) -> dict:
 def render(lang: str) -> None:
     p = _params(lang)
     st.html(CSS)
+    st.session_state["wall_snap"] = _published()
     board = st.fragment(run_every=p["refresh"])(_board)
     board(p)
+    # a new snapshot shows within a second of its publish, not at the next refresh: a cheap
+    # look at the pointer, which reruns the board only when it names another snapshot
+    st.fragment(run_every=POINTER_CHECK_SECONDS)(_notice_publish)()
+
+
+def _published() -> str | None:
+    try:
+        return data.snapshot()
+    except OSError:
+        return None
+
+
+def _notice_publish() -> None:
+    if _published() != st.session_state.get("wall_snap"):
+        st.rerun()
 
 
 def _board(p: dict) -> None:
