@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo-live test lint build demo clean bench-load bench-score bench-wall bench-desk
+.PHONY: help run demo-live test lint build demo clean bench-load bench-score bench-wall bench-live bench-desk
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench-score: $(STAMP) ## full and incremental rescore of 5M generated events vs 
 
 bench-wall: $(STAMP) ## wall screen at 5M events: time per refresh, server memory over an hour
 	$(PY) -m bench.bench_wall
+
+bench-live: $(STAMP) ## file dropped into the inbox -> published -> on a wall in Chromium, at 5M events
+	$(PY) -m bench.bench_live
 
 bench-desk: $(STAMP) ## person page, team page and leaderboard at 5M events: server time, chart points
 	$(PY) -m bench.bench_desk

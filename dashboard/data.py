@@ -293,11 +293,14 @@ def wall_frames(snap: str, grain: str, lang: str, scope: str = "bank",
                       AND (? <> 'branch' OR branch = ?)
                 )
                 SELECT c.* FROM celebration c
-                WHERE (c.scope = 'individual' AND c.subject_id IN (
+                WHERE ((c.scope = 'individual' AND c.subject_id IN (
                            SELECT manager_id FROM people WHERE public_display))
-                   OR (c.scope = 'team' AND c.subject_id IN (SELECT team_id FROM teams))
+                       OR (c.scope = 'team' AND c.subject_id IN (SELECT team_id FROM teams)))
+                  -- an overtake tells a rank: only on the board beside it (this grain, this
+                  -- period), never a weekly one under a monthly top list
+                  AND (c.kind <> 'overtake' OR (c.grain = ? AND c.period = ?))
                 ORDER BY c.occurred_on DESC, c.recorded_at DESC, c.event_id LIMIT 200""",
-                     (scope, scope, scope_id, scope, scope_id, scope, scope_id)),
+                     (scope, scope, scope_id, scope, scope_id, scope, scope_id, grain, now)),
             badge_names=dict(zip(badge_names["badge_key"], badge_names["name"], strict=True)),
             level_names=dict(zip(level_names["level_no"], level_names["name"], strict=True)))
 

@@ -317,9 +317,11 @@ def _panel(wall: Wall, panel: str, t) -> str:
 
 
 def page_html(wall: Wall, panel: str, t, *, title: str, clock: str, ticker_offset: float,
-              celebrate: dict | None = None, stale_since: str | None = None) -> str:
+              celebrate: dict | None = None, stale_since: str | None = None,
+              snapshot: str = "") -> str:
     """The whole screen. The ticker's animation starts where the last refresh left it, so a
-    refresh does not make it jump back."""
+    refresh does not make it jump back. `snapshot`: the name of the snapshot file shown (its
+    time stamp; for `make bench-live` to tell when a publish reached the screen)."""
     ticker = " ・ ".join(_e(event_text(e, t)) for e in wall.events) or _e(t("wall.no_events"))
     party = ""
     if celebrate:
@@ -328,7 +330,7 @@ def page_html(wall: Wall, panel: str, t, *, title: str, clock: str, ticker_offse
     stale = (f'<span class="stale">{_e(t("wall.stale", since=stale_since))}</span>'
              if stale_since else "")
     scope = f" ・ {_e(wall.scope_label)}" if wall.scope_label else ""
-    return (f'<div class="wall" data-panel="{_e(panel)}">'
+    return (f'<div class="wall" data-panel="{_e(panel)}" data-snapshot="{_e(snapshot)}">'
             f'<div class="head"><span class="title">{_e(title)}{scope}</span>'
             f'<span class="period">{_e(wall.period)}</span>{stale}'
             f'<span class="dots">{dots(panel)}</span>'

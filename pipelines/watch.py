@@ -7,8 +7,9 @@ it. Nothing is ever deleted.
 
 A file is taken only when it is complete: a name ending in `.part` (or starting with a dot) is
 still being written and is left alone, so a sender that can rename writes `NAME.part` and
-renames it to `NAME` when done; any other file is taken once its size and modification time
-have stayed the same for `settle` seconds (a copy still running keeps changing them).
+renames it to `NAME` when done (seen renamed, it is taken at once); any other file is taken once
+its size and modification time have stayed the same for `settle` seconds (a copy still running
+keeps changing them).
 
 Killed at any point (kill -9, a power cut), the watcher started again finishes what was half
 done: a file stays in the inbox until its load has committed, so it is loaded again (rolled
@@ -44,6 +45,7 @@ class Inbox:
     path: Path
     settle: float = SETTLE_SECONDS
     _seen: dict[str, tuple[int, int, float]] = field(default_factory=dict)
+    _parts: set[str] = field(default_factory=set)   # NAME.part files at the last look
 
     def __post_init__(self) -> None:
         for sub in (self.path, self.path / PROCESSED, self.path / FAILED):
@@ -52,9 +54,11 @@ class Inbox:
     def complete(self, now: float | None = None) -> list[Path]:
         """The files complete now, oldest first: the order they arrived in."""
         now = time.time() if now is None else now
-        found, seen = [], {}
+        found, seen, parts = [], {}, set()
         for entry in self.path.iterdir():
             name = entry.name
+            if name.endswith(".part"):
+                parts.add(name)
             if name.startswith(".") or name.endswith((".part", REASON_SUFFIX)):
                 continue
             try:
@@ -68,9 +72,10 @@ class Inbox:
             # unchanged since it was first seen this way, for `settle` seconds
             since = first[2] if first and first[:2] == shape else now
             seen[name] = (*shape, since)
-            if now - since >= self.settle and now - st.st_mtime >= self.settle:
+            renamed = f"{name}.part" in self._parts     # its sender said it is complete
+            if renamed or (now - since >= self.settle and now - st.st_mtime >= self.settle):
                 found.append((st.st_mtime_ns, name, entry))
-        self._seen = seen
+        self._seen, self._parts = seen, parts
         return [entry for _, _, entry in sorted(found)]
 
     def move(self, path: Path, where: str, reason: str | None = None) -> Path:

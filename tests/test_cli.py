@@ -10,7 +10,7 @@ import pytest
 from pipelines.cli import EXIT_USER_ERROR, build_parser, main
 
 VERBS = ["demo", "load", "score", "publish", "build", "explain", "award", "celebrations",
-         "season", "export-badges"]
+         "season", "export-badges", "watch", "simulate"]
 
 
 def test_the_parser_knows_every_verb():

@@ -363,3 +363,14 @@ def test_the_leaderboard_opens_on_the_older_snapshot_when_the_newer_is_damaged(t
     assert not at.exception
     assert not [e for e in at.get("alert") if "IO Error" in str(e.proto)]
     assert at.get("plotly_chart") or at.dataframe
+
+
+@pytest.mark.parametrize("grain", ["month", "week"])
+def test_the_overtakes_a_wall_tells_are_of_its_own_board(demo_env, grain):
+    from dashboard import data
+    every = snapshot_rows(demo_env, "SELECT DISTINCT grain FROM celebration "
+                                    "WHERE kind = 'overtake'")
+    assert len(every) > 1            # the demo has overtakes on other boards to leave out
+    frames = data.wall_frames(str(demo_env["snapshot"]), grain, "zh-TW")
+    overtakes = frames.events[frames.events["kind"] == "overtake"]
+    assert set(overtakes["grain"]) <= {grain} and set(overtakes["period"]) <= {frames.period}

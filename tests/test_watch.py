@@ -221,3 +221,14 @@ def _published_contacts(settings) -> int:
         return con.execute("SELECT count(*) FROM client_contact").fetchall()[0][0]
     finally:
         con.close()
+
+
+def test_a_file_renamed_from_part_is_taken_at_once(tmp_path):
+    inbox = watch.Inbox(tmp_path / "inbox", settle=60.0)
+    part = inbox.path / "export.csv.part"
+    part.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert inbox.complete() == []                     # still being written
+    part.rename(inbox.path / "export.csv")
+    assert inbox.complete() == [inbox.path / "export.csv"]
+    (inbox.path / "other.csv").write_text("a,b\n", encoding="utf-8")
+    assert inbox.path / "other.csv" not in inbox.complete()   # a plain copy waits its settle

@@ -144,6 +144,7 @@ def _notice_publish() -> None:
 def _board(p: dict) -> None:
     t = i18n.translator(p["lang"])
     now = time.time()
+    snap = None
     try:
         snap = data.snapshot()
         board = (data.wall_board(snap, p["grain"], p["lang"], p["scope"], p["id"], p["top"])
@@ -162,7 +163,8 @@ def _board(p: dict) -> None:
     panel = p["panel"] or wall.PANELS[int(now // p["rotate"]) % len(wall.PANELS)]
     st.html(wall.page_html(board, panel, t, title=t("wall.title"), clock=_clock(now, "%H:%M"),
                            ticker_offset=wall.ticker_offset(now),
-                           celebrate=_new_event(board), stale_since=stale_since))
+                           celebrate=_new_event(board), stale_since=stale_since,
+                           snapshot=os.path.basename(snap) if snap else ""))
 
 
 def _new_event(board: wall.Wall) -> dict | None:
