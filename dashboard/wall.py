@@ -15,6 +15,7 @@ PANELS = ("teams", "top", "champions", "heatmap", "feed")
 TOP_DEFAULT, TOP_MAX = 10, 20
 FEED_SIZE = 7         # what fits the feed panel in large type
 TEAM_ROWS = 12        # team standings shown (a bank may have hundreds of teams)
+CHAMPION_NAMES = 3    # tied champions named on one card; more are counted
 HEAT_ROWS = 12
 TEAM_MIN_SCORED = 3   # a team score from fewer people would show someone's own score
 SCOPES = ("bank", "branch", "team")
@@ -116,17 +117,26 @@ def build(frames: Frames, scope: str = "bank", scope_id: str | None = None,
                  for tid in _keep_own(ranked_teams, own, TEAM_ROWS)]
 
     eligible = set(now["manager_id"]) & public
+    listed = set(now.loc[now["rank"] <= cutoff, "manager_id"]) & public
     dims = frames.dims_now[frames.dims_now["manager_id"].isin(eligible)
                            & (frames.dims_now["status"] == "ok")
                            & frames.dims_now["score"].notna()]
     champions = []
     for dim in DIMENSIONS:
-        best = dims[dims["dimension"] == dim].sort_values(["score", "manager_id"],
-                                                          ascending=[False, True]).head(1)
-        for _, r in best.iterrows():
-            champions.append({"dimension": dim, "name": roster.at[r["manager_id"], "name"],
-                              "team": roster.at[r["manager_id"], "team_name"],
-                              "score": float(r["score"])})
+        scored = dims[dims["dimension"] == dim]
+        if scored.empty:
+            continue
+        # a tie is a tie: everyone with the best score is its champion (not the first by
+        # id). Named are those on this wall's top list; the others are counted, not named
+        # (the wall never reaches the bottom half of the board)
+        top = round(float(scored["score"].max()), 6)
+        best = scored[scored["score"].round(6) == top].sort_values("manager_id")
+        named = [m for m in best["manager_id"] if m in listed]
+        teams_of = list(dict.fromkeys(roster.at[m, "team_name"] for m in named))
+        champions.append({"dimension": dim, "names": [roster.at[m, "name"] for m in named],
+                          "others": len(best) - len(named),
+                          "team": "、".join(teams_of[:CHAMPION_NAMES]),
+                          "score": float(best["score"].iloc[0])})
 
     heat = frames.team_now[frames.team_now["team_id"].isin(teams)
                            & frames.team_now["dimension"].isin(DIMENSIONS)]
@@ -242,20 +252,31 @@ def _ranked_rows(rows: list[dict], colour: str, t, with_team: bool) -> str:
 def teams_panel(wall: Wall, t) -> str:
     rows = _ranked_rows(wall.teams, "#5B9BD5", t, with_team=False)
     return (f'<h2>{_e(t("wall.panel_teams"))}</h2>'
-            f'<div class="rows">{rows or _empty(t)}</div>')
+            f'<div class="rows"{_sized(len(wall.teams))}>{rows or _empty(t)}</div>')
+
+
+def _sized(n: int) -> str:
+    """The rows share the panel's height: twenty fit the screen, three do not leave two
+    thirds of it empty (`--n` sizes each row in the wall's CSS)."""
+    return f' style="--n:{max(n, 1)}"'
 
 
 def top_panel(wall: Wall, t) -> str:
     rows = _ranked_rows(wall.top, "#59A14F", t, with_team=True)
     return (f'<h2>{_e(t("wall.panel_top", n=wall.top_n))}</h2>'
-            f'<div class="rows">{rows or _empty(t)}</div>')
+            f'<div class="rows"{_sized(len(wall.top))}>{rows or _empty(t)}</div>')
 
 
 def _champion(c: dict, t) -> str:
     colour, label = DIMENSION_COLOURS[c["dimension"]], t("dimension." + c["dimension"])
+    names, others = c["names"], c["others"] + max(0, len(c["names"]) - CHAMPION_NAMES)
+    if names:
+        who = "、".join(names[:CHAMPION_NAMES]) + (f" ＋{others}" if others else "")
+    else:
+        who = t("wall.champion_others", n=others)
     return (f'<div class="card" style="border-color:{colour}">'
             f'<div class="dim" style="color:{colour}">{_e(label)}</div>'
-            f'<div class="who">{_e(c["name"])}</div><div class="team">{_e(c["team"])}</div>'
+            f'<div class="who">{_e(who)}</div><div class="team">{_e(c["team"])}</div>'
             f'<div class="big">{c["score"]:.0f}</div></div>')
 
 

@@ -271,3 +271,40 @@ def test_a_publish_shows_on_the_wall_long_before_the_next_refresh(demo_build, tm
         finally:
             browser.close()
             _stop(proc)
+
+
+def _rows_box(page) -> dict:
+    return page.evaluate("""() => {
+        const panel = document.querySelector('.wall .panel').getBoundingClientRect();
+        const rows = [...document.querySelectorAll('.wall .panel .row')].map(
+            r => r.getBoundingClientRect());
+        return {panelTop: panel.top, panelBottom: panel.bottom, panelHeight: panel.height,
+                n: rows.length, lastBottom: rows.length ? rows[rows.length - 1].bottom : 0,
+                firstTop: rows.length ? rows[0].top : 0};
+    }""")
+
+
+@pytest.mark.parametrize("width,height", [(1920, 1080), (1366, 768)])
+def test_twenty_rows_fit_the_screen_and_a_few_rows_fill_it(server, width, height):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{server}/?wall=bank&panel=top&top=20")
+            page.wait_for_selector(".wall[data-panel='top'] .row", timeout=60_000)
+            page.wait_for_timeout(300)
+            box = _rows_box(page)
+            assert "20" in page.locator(".wall h2").inner_text() and box["n"] == 20
+            assert box["lastBottom"] <= box["panelBottom"] + 1, box   # the 20th row is seen
+            # a team's wall has a few rows: they take most of the panel, not a third of it
+            page.goto(f"{server}/?wall=team&id=T01&panel=top")
+            page.wait_for_selector(".wall[data-panel='top'] .row", timeout=60_000)
+            page.wait_for_timeout(300)
+            box = _rows_box(page)
+            assert 1 <= box["n"] <= 5
+            used = (box["lastBottom"] - box["firstTop"]) / box["panelHeight"]
+            assert used >= 0.4 * box["n"] / 4 and box["lastBottom"] <= box["panelBottom"] + 1
+        finally:
+            browser.close()

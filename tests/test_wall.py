@@ -73,7 +73,7 @@ def test_a_team_wall_whose_best_opted_out_starts_at_one():
 def test_gated_people_are_not_ranked_and_not_champions():
     board = wall.build(frames(gated=("P1",)))
     assert "名P1" not in {r["name"] for r in board.top}
-    assert {c["name"] for c in board.champions} == {"名P3"}   # P2 opted out, P1 gated
+    assert {n for c in board.champions for n in c["names"]} == {"名P3"}   # P2 out, P1 gated
     assert [c["dimension"] for c in board.champions] == list(DIMENSIONS)
 
 
@@ -374,3 +374,27 @@ def test_the_overtakes_a_wall_tells_are_of_its_own_board(demo_env, grain):
     frames = data.wall_frames(str(demo_env["snapshot"]), grain, "zh-TW")
     overtakes = frames.events[frames.events["kind"] == "overtake"]
     assert set(overtakes["grain"]) <= {grain} and set(overtakes["period"]) <= {frames.period}
+
+
+def test_tied_champions_are_all_named():
+    f = frames(n=6)
+    tie = f.dims_now["manager_id"].isin(["P3", "P4"]) & (f.dims_now["dimension"] == "risk")
+    f.dims_now.loc[tie, "score"] = 100.5     # both above P1, the best elsewhere
+    board = wall.build(f, top=10)
+    risk = next(c for c in board.champions if c["dimension"] == "risk")
+    assert risk["names"] == ["名P3", "名P4"] and risk["score"] == 100.5
+    html = wall.champions_panel(board, T)
+    assert "名P3、名P4" in html
+    others = [c for c in board.champions if c["dimension"] != "risk"]
+    assert all(c["names"] == ["名P1"] for c in others)
+
+
+def test_a_champion_off_the_top_list_is_counted_not_named():
+    f = frames(n=8)
+    low = (f.dims_now["manager_id"] == "P8") & (f.dims_now["dimension"] == "learning")
+    f.dims_now.loc[low, "score"] = 120.0       # the best learner ranks at the bottom
+    board = wall.build(f, top=10)
+    learning = next(c for c in board.champions if c["dimension"] == "learning")
+    assert learning["names"] == [] and learning["others"] == 1
+    html = wall.champions_panel(board, T)
+    assert "名P8" not in html and "1 位同仁" in html

@@ -42,20 +42,22 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecor
 .wall .clock { font-size: 3.2vh; color: #9fb3d1; font-variant-numeric: tabular-nums; }
 .wall .panel { flex: 1; padding: 2vh 3vw; overflow: hidden; }
 .wall h2 { font-size: 4.6vh; margin: 0 0 2vh 0; color: #ffffff; font-weight: 700; }
-.wall .rows { display: flex; flex-direction: column; gap: 1.1vh; }
-.wall .row { display: flex; align-items: center; gap: 1.4vw; font-size: 3.6vh; height: 5.6vh;
-  padding: 0 1vw; background: #141b29; border-radius: 0.8vh; }
+.wall .rows { --n: 10; --slot: min(12vh, calc(70vh / var(--n)));
+  display: flex; flex-direction: column; gap: calc(var(--slot) * 0.16); }
+.wall .row { display: flex; align-items: center; gap: 1.4vw; height: calc(var(--slot) * 0.84);
+  font-size: calc(var(--slot) * 0.54); padding: 0 1vw; background: #141b29;
+  border-radius: 0.8vh; }
 .wall .row.own { outline: 0.4vh solid #f2c14e; }
-.wall .rank { width: 3.5vw; text-align: right; font-weight: 700; font-size: 4vh; }
-.wall .mv { width: 5vw; font-size: 3vh; font-weight: 700; }
+.wall .rank { width: 3.5vw; text-align: right; font-weight: 700; font-size: 1.1em; }
+.wall .mv { width: 5vw; font-size: 0.84em; font-weight: 700; }
 .wall .mv.up { color: #4cd07d; } .wall .mv.down { color: #ff6b6b; }
-.wall .mv.same { color: #9fb3d1; } .wall .mv.new { color: #f2c14e; font-size: 2.4vh; }
+.wall .mv.same { color: #9fb3d1; } .wall .mv.new { color: #f2c14e; font-size: 0.66em; }
 .wall .name { width: 16vw; font-weight: 700; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
-.wall .team { width: 14vw; color: #9fb3d1; font-size: 2.8vh; white-space: nowrap;
+.wall .team { width: 14vw; color: #9fb3d1; font-size: 0.78em; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; }
-.wall .bar { flex: 1; height: 2.2vh; background: #222b3d; border-radius: 1.1vh; }
-.wall .fill { height: 100%; border-radius: 1.1vh; }
+.wall .bar { flex: 1; height: 0.6em; background: #222b3d; border-radius: 0.3em; }
+.wall .fill { height: 100%; border-radius: 0.3em; }
 .wall .score { width: 7vw; text-align: right; font-weight: 700;
   font-variant-numeric: tabular-nums; }
 .wall .cards { display: grid; grid-template-columns: repeat(5, 1fr); gap: 2vh 1.6vw; }
