@@ -54,7 +54,7 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecor
 .wall .mv.same { color: #9fb3d1; } .wall .mv.new { color: #f2c14e; font-size: 0.66em; }
 .wall .name { width: 16vw; font-weight: 700; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
-.wall .team { width: 14vw; color: #9fb3d1; font-size: 0.78em; white-space: nowrap;
+.wall .team { width: 14vw; color: #9fb3d1; font-size: min(0.78em, 2.8vh); white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; }
 .wall .bar { flex: 1; height: 0.6em; background: #222b3d; border-radius: 0.3em; }
 .wall .fill { height: 100%; border-radius: 0.3em; }
