@@ -75,7 +75,8 @@ def current_snapshot(snapshot_dir: Path) -> Path | None:
         name = (snapshot_dir / POINTER).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         name = ""
-    named = [snapshot_dir / name] if SNAPSHOT_NAME.fullmatch(name) else []
+    if SNAPSHOT_NAME.fullmatch(name) and readable(snapshot_dir / name):
+        return snapshot_dir / name     # the usual case: no need to look further
     on_disk = []
     for path in snapshot_dir.glob("snapshot-*.duckdb") if snapshot_dir.is_dir() else ():
         try:
@@ -84,7 +85,7 @@ def current_snapshot(snapshot_dir: Path) -> Path | None:
         except OSError:
             continue    # pruned meanwhile
     newest_first = [path for _, _, path in sorted(on_disk, reverse=True)]
-    return next((p for p in [*named, *newest_first] if readable(p)), None)
+    return next((p for p in newest_first if readable(p)), None)
 
 
 def readable(path: Path) -> bool:
