@@ -408,6 +408,16 @@ def test_load_needs_files_or_retry(settings, capsys):
                      min_size=1, max_size=10),
        times=st.integers(1, 3))
 def test_reloading_with_force_changes_nothing(roster_loaded, tmp_path, rows, times):
+    # a warehouse of its own per example: the fixture is shared by every example, and one
+    # example's rows (or its very file, loaded before) must not be another's starting state
+    import uuid
+
+    from pipelines.config import load_settings
+    from tests.conftest import ROSTER
+    tmp_path = tmp_path / uuid.uuid4().hex
+    tmp_path.mkdir()
+    roster_loaded = load_settings({"AWARENESS_DATA": str(tmp_path / "data")})
+    load.load_paths(roster_loaded, [write_csv(tmp_path / "roster.csv", ROSTER)])
     tag = abs(hash((tuple(rows), times)))
     path = write_csv(tmp_path / f"v{tag}.csv", [visit(m, f"C{i % 4}", d, p, minutes)
                                                  for i, (m, d, p, minutes) in enumerate(rows)])
